@@ -1,0 +1,50 @@
+"""dante: Deep AlterNations for Training nEural networks.
+
+Train neural networks and autoencoders without end-to-end backpropagation:
+DANTE fixes every layer but one block, solves that block's quasi-convex
+subproblem with Stochastic Normalized Gradient Descent (SNGD), and alternates
+(``001_1787bf99fca4a9f2.txt``, Neural Networks 2020; ``000_16cd8e47eb5a686b.txt``).
+Backprop baselines run through the same loop and budget accounting.
+"""
+
+from .activations import ACTIVATION_NAMES, GeneralizedReLU, generalized_relu, get_activation
+from .config import METHODS, TrainConfig
+from .losses import LOSS_NAMES, Loss, get_loss
+from .models import MLP, Autoencoder, Layer, LayeredNet
+from .schedules import Backprop, GreedyPairs, RoundRobin, Stage, get_schedule
+from .sngd import SNGD, sngd_step_
+from .solvers import SOLVER_NAMES, make_solver
+from .trainer import Budget, Callback, NonFiniteLossError, Trainer, TrainResult, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "LOSS_NAMES",
+    "METHODS",
+    "MLP",
+    "SNGD",
+    "SOLVER_NAMES",
+    "Autoencoder",
+    "Backprop",
+    "Budget",
+    "Callback",
+    "GeneralizedReLU",
+    "GreedyPairs",
+    "Layer",
+    "LayeredNet",
+    "Loss",
+    "NonFiniteLossError",
+    "RoundRobin",
+    "Stage",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "fit",
+    "generalized_relu",
+    "get_activation",
+    "get_loss",
+    "get_schedule",
+    "make_solver",
+    "sngd_step_",
+]

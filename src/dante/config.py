@@ -1,0 +1,189 @@
+"""Validated training configuration shared by DANTE, baselines and peers.
+
+A :class:`TrainConfig` holds every hyper-parameter of a run; it is validated
+(pydantic) when built, so a bad value is reported by name before any work.
+``method`` is a preset of (schedule, solver):
+
+==============  =====================  =========
+method          schedule               solver
+==============  =====================  =========
+dante           model default (*)      sngd
+dante_momentum  model default (*)      sngd, momentum (default 0.0005, Table 1 of ``001``)
+sgd_altmin      model default (*)      sgd  (Table 2 of ``001``)
+sgd             backprop               sgd
+momentum        backprop               sgd, momentum (default 0.9)
+adam            backprop               adam
+adagrad         backprop               adagrad
+rmsprop         backprop               rmsprop
+==============  =====================  =========
+
+(*) round-robin from the output for an MLP, greedy stacked pairs for an
+:class:`~dante.Autoencoder`. ``schedule=`` and ``solver=`` override the preset.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["METHODS", "TrainConfig", "make_config"]
+
+#: method -> (schedule or None for the model's default, solver, default momentum)
+METHODS: dict[str, tuple[str | None, str, float]] = {
+    "dante": (None, "sngd", 0.0),
+    "dante_momentum": (None, "sngd", 0.0005),
+    "sgd_altmin": (None, "sgd", 0.0),
+    "sgd": ("backprop", "sgd", 0.0),
+    "momentum": ("backprop", "momentum", 0.9),
+    "adam": ("backprop", "adam", 0.0),
+    "adagrad": ("backprop", "adagrad", 0.0),
+    "rmsprop": ("backprop", "rmsprop", 0.0),
+}
+
+
+class TrainConfig(BaseModel):
+    """Hyper-parameters of one training run.
+
+    Parameters
+    ----------
+    method : str, default="dante"
+        A preset from :data:`METHODS`.
+    schedule : str, optional
+        Override: ``round_robin``, ``greedy_pairs`` or ``backprop``.
+    order : {"output_first", "input_first"}, default="output_first"
+        Round-robin sweep direction.
+    reading : {"stacked", "end_to_end"}, default="stacked"
+        Greedy-pair reading for autoencoders.
+    finetune_epochs : int, default=0
+        End-to-end backprop epochs after greedy pairs.
+    solver : str, optional
+        Override of the preset's block solver.
+    loss : {"mse", "cross_entropy"}, default="mse"
+    lr : float, default=0.01
+        Learning rate (SNGD: the length of every step).
+    momentum : float, optional
+        Momentum; ``None`` takes the preset's default.
+    batch_size : int, default=32
+        Minibatch size ``b``; the last minibatch of an epoch may be smaller.
+    t_sngd : int, default=5
+        Epochs of the solver per block per alternation (``T`` of Algorithm 1;
+        the 2020 paper chose 5, Sec. 4.2.3).
+    t_am : int, default=2
+        Minimum number of alternations (``T_AM`` of Algorithm 2).
+    tol : float, default=1e-4
+        Stop once ``|f_t - f_{t-1}| < tol`` (training loss, absolute) after at
+        least ``t_am`` alternations.
+    max_alternations : int, default=10
+        Hard cap on alternations per stage (for backprop: epochs).
+    max_weights_updated : int, optional
+        Global budget in weights updated (the papers' x-axis); training stops
+        before the step that would exceed it.
+    eval_every : {"epoch", "round"}, default="epoch"
+        When to record train/test loss and accuracy.
+    seed : int, default=0
+        Seeds the minibatch order (and any solver randomness).
+    device : str, default="cpu"
+    progress : bool, default=False
+        Show a progress bar.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str = "dante"
+    schedule: str | None = None
+    order: Literal["output_first", "input_first"] = "output_first"
+    reading: Literal["stacked", "end_to_end"] = "stacked"
+    finetune_epochs: int = Field(0, ge=0)
+    solver: str | None = None
+    loss: Literal["mse", "cross_entropy"] = "mse"
+    lr: float = Field(0.01, gt=0, allow_inf_nan=False)
+    momentum: float | None = Field(None, ge=0, lt=1)
+    batch_size: int = Field(32, ge=1)
+    t_sngd: int = Field(5, ge=1)
+    t_am: int = Field(2, ge=1)
+    tol: float = Field(1e-4, ge=0, allow_inf_nan=False)
+    max_alternations: int = Field(10, ge=1)
+    max_weights_updated: int | None = Field(None, gt=0)
+    eval_every: Literal["epoch", "round"] = "epoch"
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = False
+
+    @field_validator("method")
+    @classmethod
+    def _method_known(cls, v: str) -> str:
+        key = v.strip().lower().replace("-", "_").replace("+", "_")
+        if key not in METHODS:
+            raise ValueError(f"unknown method {v!r}; choose one of {', '.join(METHODS)}")
+        return key
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_alias(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower().replace("-", "_") in ("ce", "cross_entropy"):
+            return "cross_entropy"
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_known(cls, v: str | None) -> str | None:
+        from .schedules import SCHEDULE_NAMES
+
+        if v is not None and v not in SCHEDULE_NAMES:
+            raise ValueError(f"unknown schedule {v!r}; choose one of {', '.join(SCHEDULE_NAMES)}")
+        return v
+
+    @field_validator("solver")
+    @classmethod
+    def _solver_known(cls, v: str | None) -> str | None:
+        from .solvers import SOLVER_NAMES
+
+        if v is not None and v not in SOLVER_NAMES:
+            raise ValueError(f"unknown solver {v!r}; choose one of {', '.join(SOLVER_NAMES)}")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _device_known(cls, v: str) -> str:
+        import torch
+
+        try:
+            dev = torch.device(v)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device {v!r} is not a torch device (try 'cpu' or 'cuda')") from exc
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {v!r} requested but CUDA is not available; use 'cpu'")
+        return v
+
+    @property
+    def resolved_solver(self) -> str:
+        return self.solver or METHODS[self.method][1]
+
+    @property
+    def resolved_momentum(self) -> float:
+        return self.momentum if self.momentum is not None else METHODS[self.method][2]
+
+    @property
+    def preset_schedule(self) -> str | None:
+        return self.schedule or METHODS[self.method][0]
+
+
+def make_config(config: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
+    """Build a :class:`TrainConfig`, turning pydantic's report into one
+    ``ValueError``/``TypeError`` that names the bad argument."""
+    try:
+        if config is None:
+            return TrainConfig(**overrides)
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        return TrainConfig(**{**config.model_dump(), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(TrainConfig.model_fields)
+            raise TypeError(f"unknown argument {loc!r}; allowed: {allowed}") from None
+        bad = err.get("input")
+        raise ValueError(f"invalid {loc}={bad!r}: {msg}") from None

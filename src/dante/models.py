@@ -1,0 +1,242 @@
+"""Feed-forward models whose layers are DANTE's trainable blocks.
+
+A network ``a_l = phi_l(W_l a_{l-1} + b_l)`` (Sec. 3 of
+``001_1787bf99fca4a9f2.txt``) is stored as a list of :class:`Layer` modules, so
+that any contiguous (or, for stacked autoencoder pairs, any ordered) set of
+layers can be evaluated on cached inputs. DANTE trains one layer (one block:
+its weight and bias) at a time with all others frozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .activations import get_activation
+
+__all__ = ["Autoencoder", "Layer", "LayeredNet", "MLP"]
+
+ActivationSpec = str | nn.Module
+
+
+class Layer(nn.Module):
+    """One affine map followed by an activation: ``phi(W a + b)``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes.
+    activation : str or torch.nn.Module
+        Name from :data:`dante.activations.ACTIVATION_NAMES` or a module.
+    bias : bool, default=True
+        Whether the layer has a bias (part of the same block as ``W``).
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, activation: ActivationSpec, bias: bool = True
+    ) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.activation = get_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.linear(x))
+
+
+def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{argname} must be a sequence of positive ints, got {sizes!r}")
+    out = []
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"{argname} must contain ints, got {s!r} in {list(sizes)!r}")
+        if s < 1:
+            raise ValueError(f"{argname} must contain positive sizes, got {list(sizes)!r}")
+        out.append(int(s))
+    if len(out) < min_len:
+        raise ValueError(
+            f"{argname} needs at least {min_len} sizes (input, ..., output), got {list(sizes)!r}"
+        )
+    return out
+
+
+def _per_layer(spec, n: int, argname: str) -> list:
+    if isinstance(spec, (str, nn.Module)):
+        return [spec] * n
+    if isinstance(spec, Sequence):
+        if len(spec) != n:
+            raise ValueError(f"{argname} has {len(spec)} entries but the network has {n} layers")
+        return list(spec)
+    raise TypeError(f"{argname} must be a name, a module, or a list of them, got {spec!r}")
+
+
+class LayeredNet(nn.Module):
+    """A sequence of :class:`Layer` blocks with partial forward passes.
+
+    Subclasses set ``self.layers`` (an ``nn.ModuleList``).
+    """
+
+    layers: nn.ModuleList
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers (blocks)."""
+        return len(self.layers)
+
+    @property
+    def in_features(self) -> int:
+        return self.layers[0].linear.in_features
+
+    @property
+    def out_features(self) -> int:
+        return self.layers[-1].linear.out_features
+
+    def block_parameters(self, index: int) -> list[nn.Parameter]:
+        """Parameters of block ``index`` (the layer's weight and bias)."""
+        return list(self.layers[index].parameters())
+
+    def forward_path(self, x: torch.Tensor, path: Sequence[int]) -> torch.Tensor:
+        """Apply the layers with the given indices, in order."""
+        for i in path:
+            x = self.layers[i](x)
+        return x
+
+    def forward_range(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Apply layers ``start .. stop-1``."""
+        for layer in self.layers[start:stop]:
+            x = layer(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_range(x)
+
+
+def _init_layers(build, seed: int | None) -> None:
+    if seed is None:
+        build()
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        build()
+
+
+class MLP(LayeredNet):
+    """Multi-layer perceptron from layer sizes.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[d_in, h_1, ..., h_k, d_out]``; at least two entries.
+    activation : str, module, or list, default="leaky_relu"
+        Hidden activation(s); ``"leaky_relu"`` is the generalized ReLU with
+        ``a=0.01, b=1`` (the DANTE papers' setting).
+    output_activation : str or module, default="identity"
+        Activation of the output layer. Use ``"identity"`` (logits) with the
+        cross-entropy loss. The DANTE paper's MSE experiments use the hidden
+        activation at the output too (its Figure 2 caption: "all with Leaky
+        ReLU activations"); the reproduction configs set that explicitly.
+    bias : bool, default=True
+    seed : int, optional
+        Seed for the weight initialisation (PyTorch's default uniform init);
+        the global RNG is left untouched when given.
+
+    Examples
+    --------
+    >>> net = MLP([64, 100, 10], seed=0)
+    >>> net.n_layers
+    2
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: ActivationSpec | Sequence[ActivationSpec] = "leaky_relu",
+        output_activation: ActivationSpec = "identity",
+        bias: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        sizes = _check_sizes(sizes, "sizes", 2)
+        n = len(sizes) - 1
+        hidden = _per_layer(activation, n - 1, "activation") if n > 1 else []
+        acts = hidden + [output_activation]
+        for a in acts:
+            get_activation(a)  # validate names before building anything
+        self.sizes = sizes
+
+        def build() -> None:
+            self.layers = nn.ModuleList(
+                Layer(sizes[i], sizes[i + 1], acts[i], bias) for i in range(n)
+            )
+
+        _init_layers(build, seed)
+
+
+class Autoencoder(LayeredNet):
+    """Autoencoder with a mirrored decoder and untied weights.
+
+    ``encoder_sizes = [d, h_1, ..., h_k]`` gives encoder layers
+    ``d -> h_1 -> ... -> h_k`` and decoder layers ``h_k -> ... -> h_1 -> d``,
+    ``2k`` layers in all. Layer ``i`` and layer ``2k-1-i`` form the ``i``-th
+    pair of Algorithm 3 in ``000_16cd8e47eb5a686b.txt`` (pair 0 is outermost).
+
+    Parameters
+    ----------
+    encoder_sizes : sequence of int
+        At least ``[d, h]``.
+    activation : str, module, or list, default="leaky_relu"
+        Activation of every layer except the last decoder layer (one entry per
+        layer but the last if a list is given).
+    output_activation : str or module, default="identity"
+        Activation of the reconstruction; ``"sigmoid"`` suits data in [0, 1].
+    bias : bool, default=True
+    seed : int, optional
+        Seed for the initialisation.
+    """
+
+    def __init__(
+        self,
+        encoder_sizes: Sequence[int],
+        activation: ActivationSpec | Sequence[ActivationSpec] = "leaky_relu",
+        output_activation: ActivationSpec = "identity",
+        bias: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        enc = _check_sizes(encoder_sizes, "encoder_sizes", 2)
+        k = len(enc) - 1
+        sizes = enc + enc[-2::-1]
+        n = 2 * k
+        acts = _per_layer(activation, n - 1, "activation") + [output_activation]
+        for a in acts:
+            get_activation(a)
+        self.encoder_sizes = enc
+        self.sizes = sizes
+
+        def build() -> None:
+            self.layers = nn.ModuleList(
+                Layer(sizes[i], sizes[i + 1], acts[i], bias) for i in range(n)
+            )
+
+        _init_layers(build, seed)
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of (encoder, decoder) layer pairs."""
+        return self.n_layers // 2
+
+    def pair(self, i: int) -> tuple[int, int]:
+        """Layer indices ``(encoder, decoder)`` of pair ``i`` (0 = outermost)."""
+        if not 0 <= i < self.n_pairs:
+            raise ValueError(f"pair index must be in [0, {self.n_pairs}), got {i}")
+        return i, self.n_layers - 1 - i
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden code (output of the innermost encoder layer)."""
+        return self.forward_range(x, 0, self.n_pairs)
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """Reconstruction from a code."""
+        return self.forward_range(h, self.n_pairs, None)

@@ -1,0 +1,87 @@
+"""Block solvers: the optimizers that train one block (or the whole net).
+
+DANTE's inner solver is :class:`dante.SNGD` (Algorithm 1 of
+``001_1787bf99fca4a9f2.txt``). Any other torch optimizer can take its place:
+plain SGD inside the alternation is the paper's "SGD+AltMin" ablation
+(Table 2 of ``001``); the same optimizers over the whole network are the
+backprop baselines (Table 1 of ``001``).
+
+Names: ``sngd``, ``sgd``, ``momentum`` (SGD with momentum, 0.9 unless given),
+``nesterov``, ``adam``, ``adagrad``, ``rmsprop``. A callable
+``params -> torch.optim.Optimizer`` is accepted as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+from .sngd import SNGD
+
+__all__ = ["SOLVER_NAMES", "SolverFactory", "check_solver", "make_solver"]
+
+SolverFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+
+
+def _sgd(params, lr: float, momentum: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+
+def _momentum(params, lr: float, momentum: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=momentum or 0.9)
+
+
+def _nesterov(params, lr: float, momentum: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=momentum or 0.9, nesterov=True)
+
+
+_SOLVERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "sngd": lambda params, lr, momentum: SNGD(params, lr=lr, momentum=momentum),
+    "sgd": _sgd,
+    "momentum": _momentum,
+    "nesterov": _nesterov,
+    "adam": lambda params, lr, momentum: torch.optim.Adam(params, lr=lr),
+    "adagrad": lambda params, lr, momentum: torch.optim.Adagrad(params, lr=lr),
+    "rmsprop": lambda params, lr, momentum: torch.optim.RMSprop(params, lr=lr),
+}
+
+#: Names accepted by :func:`make_solver`.
+SOLVER_NAMES: tuple[str, ...] = tuple(_SOLVERS)
+
+
+def check_solver(spec: str | SolverFactory) -> str | SolverFactory:
+    """Validate a solver name or callable without building anything."""
+    if callable(spec) and not isinstance(spec, str):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"solver must be a name or a callable, got {type(spec).__name__}")
+    key = spec.strip().lower()
+    if key not in _SOLVERS:
+        raise ValueError(f"Unknown solver {spec!r}; choose one of {', '.join(SOLVER_NAMES)}")
+    return key
+
+
+def make_solver(
+    spec: str | SolverFactory, params: list[torch.nn.Parameter], lr: float, momentum: float = 0.0
+) -> torch.optim.Optimizer:
+    """Build the optimizer for one block.
+
+    Parameters
+    ----------
+    spec : str or callable
+        A name from :data:`SOLVER_NAMES` or ``params -> Optimizer``.
+    params : list of torch.nn.Parameter
+        The block (one parameter group: SNGD normalizes over all of it).
+    lr : float
+        Learning rate.
+    momentum : float, default=0.0
+        Momentum coefficient where the solver has one.
+    """
+    spec = check_solver(spec)
+    if not isinstance(spec, str):
+        opt = spec(params)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise TypeError(f"solver callable must return a torch.optim.Optimizer, got {opt!r}")
+        return opt
+    return _SOLVERS[spec](params, lr, momentum)

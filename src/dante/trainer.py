@@ -1,0 +1,577 @@
+"""The one training loop: DANTE, its ablations and the backprop baselines.
+
+Every method is a list of stages (:mod:`dante.schedules`); each stage repeats
+a round of blocks; each block is trained by its solver for some epochs of
+minibatches with **every other parameter frozen**. For the block in turn the
+loop computes the block's inputs once for the whole training set (the frozen
+prefix is never recomputed per minibatch) and a minibatch step then costs only
+the block and the layers above it. Backprop is the case "one block = the whole
+network, one epoch per round", so the baselines go through the same code and
+the same budget accounting (weights updated, samples seen, wall time).
+
+The stopping rule is Algorithm 2 of ``000_16cd8e47eb5a686b.txt`` /
+``001_1787bf99fca4a9f2.txt``: keep alternating while
+``|f_t - f_{t-1}| >= tol`` or ``t < t_am``, where ``f_t`` is the stage's
+training loss after round ``t``, with a hard cap ``max_alternations``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import TrainConfig, make_config
+from .losses import Loss, get_loss
+from .models import LayeredNet
+from .schedules import Schedule, Stage, default_schedule, get_schedule
+from .solvers import SolverFactory, check_solver, make_solver
+from .validation import as_features, as_targets, check_lengths
+
+__all__ = ["Budget", "Callback", "NonFiniteLossError", "TrainResult", "Trainer", "fit"]
+
+_EVAL_CHUNK = 8192
+_TASKS = ("auto", "classification", "regression", "reconstruction")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN/Inf loss; the step was not taken."""
+
+
+@dataclass
+class Budget:
+    """Work done so far, counted identically for every method.
+
+    Attributes
+    ----------
+    weights_updated : int
+        Sum over steps of the number of parameters the step changed (the
+        x-axis of every figure in ``001_1787bf99fca4a9f2.txt``).
+    samples_seen : int
+        Sum over steps of the minibatch size.
+    steps : int
+        Solver steps taken.
+    wall_seconds : float
+        Training time, excluding evaluation.
+    """
+
+    weights_updated: int = 0
+    samples_seen: int = 0
+    steps: int = 0
+    wall_seconds: float = 0.0
+
+
+class Callback:
+    """Hooks called by :class:`Trainer`; override what you need."""
+
+    def on_phase_start(self, trainer: Trainer, stage: Stage, block: tuple[int, ...]) -> None:
+        """Before a block's phase (after its inputs are cached)."""
+
+    def on_step(self, trainer: Trainer, loss: torch.Tensor) -> None:
+        """After each solver step."""
+
+    def on_phase_end(self, trainer: Trainer, stage: Stage, block: tuple[int, ...]) -> None:
+        """After a block's last epoch."""
+
+    def on_evaluate(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        """After each evaluation point is recorded."""
+
+
+@dataclass
+class TrainResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    model : LayeredNet
+        The trained model (the same object that was passed in).
+    config : TrainConfig
+    history : list of dict
+        One record per evaluation point: ``stage``, ``round``, ``block``,
+        ``epoch``, ``weights_updated``, ``samples_seen``, ``steps``,
+        ``wall_seconds``, ``train_loss`` and, where available, ``test_loss``,
+        ``test_accuracy``, ``train_accuracy``.
+    stages : list of dict
+        Per stage: ``name``, ``rounds``, ``stop_reason``, ``losses`` (``f_t``).
+    budget : Budget
+    """
+
+    model: LayeredNet
+    config: TrainConfig
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    budget: Budget = field(default_factory=Budget)
+
+    @property
+    def final(self) -> dict[str, Any]:
+        """The last evaluation record."""
+        return self.history[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no tensors)."""
+        final = self.final
+        out = {
+            "config": self.config.model_dump(),
+            "train_loss": final["train_loss"],
+            "test_loss": final.get("test_loss"),
+            "test_accuracy": final.get("test_accuracy"),
+            "weights_updated": self.budget.weights_updated,
+            "samples_seen": self.budget.samples_seen,
+            "steps": self.budget.steps,
+            "wall_seconds": self.budget.wall_seconds,
+            "stages": self.stages,
+            "curves": self.history,
+        }
+        return out
+
+
+class _BudgetExhausted(Exception):
+    pass
+
+
+class _Data:
+    """Validated tensors of one split, on the device."""
+
+    def __init__(self, X: torch.Tensor, T: torch.Tensor, labels: torch.Tensor | None) -> None:
+        self.X, self.T, self.labels = X, T, labels
+
+
+class Trainer:
+    """Runs one method (DANTE, an ablation or a baseline) on one model.
+
+    Parameters
+    ----------
+    model : LayeredNet
+        A :class:`~dante.MLP` or :class:`~dante.Autoencoder`.
+    config : TrainConfig, optional
+        Hyper-parameters; keyword ``overrides`` are applied on top.
+    schedule : str or Schedule, optional
+        Overrides the config's schedule (an object such as
+        ``RoundRobin(order="input_first")``).
+    solver : str or callable, optional
+        Overrides the config's solver; a callable ``params -> Optimizer``
+        plugs in any torch optimizer.
+    callbacks : sequence of Callback, optional
+    **overrides
+        Fields of :class:`TrainConfig`.
+    """
+
+    def __init__(
+        self,
+        model: LayeredNet,
+        config: TrainConfig | None = None,
+        *,
+        schedule: str | Schedule | None = None,
+        solver: str | SolverFactory | None = None,
+        callbacks: Sequence[Callback] = (),
+        **overrides: Any,
+    ) -> None:
+        if not isinstance(model, LayeredNet):
+            raise TypeError(
+                f"model must be a dante.MLP or dante.Autoencoder, got {type(model).__name__}"
+            )
+        self.config = make_config(config, **overrides)
+        cfg = self.config
+        self.model = model
+        self.loss: Loss = get_loss(cfg.loss)
+        self.solver = check_solver(solver if solver is not None else cfg.resolved_solver)
+        if schedule is not None:
+            self.schedule = get_schedule(schedule)
+        elif cfg.preset_schedule is not None:
+            kwargs: dict[str, Any] = {}
+            if cfg.preset_schedule in ("round_robin", "alternating"):
+                kwargs = {"order": cfg.order}
+            elif cfg.preset_schedule == "greedy_pairs":
+                kwargs = {"reading": cfg.reading, "finetune_epochs": cfg.finetune_epochs}
+            self.schedule = get_schedule(cfg.preset_schedule, **kwargs)
+        else:
+            sched = default_schedule(model)
+            if hasattr(sched, "reading"):
+                sched = get_schedule(
+                    "greedy_pairs", reading=cfg.reading, finetune_epochs=cfg.finetune_epochs
+                )
+            else:
+                sched = get_schedule("round_robin", order=cfg.order)
+            self.schedule = sched
+        self.stages: list[Stage] = self.schedule.stages(model)
+        self.callbacks = list(callbacks)
+        self.device = torch.device(cfg.device)
+        self.budget = Budget()
+        self.history: list[dict[str, Any]] = []
+        self._optimizers: dict[tuple[str, tuple[int, ...]], torch.optim.Optimizer] = {}
+        self._generator = torch.Generator().manual_seed(cfg.seed)
+        self._epoch = 0
+        self._eval_seconds = 0.0
+
+    # ------------------------------------------------------------------ data
+    def _prepare(
+        self, X: Any, y: Any, X_test: Any, y_test: Any, task: str
+    ) -> tuple[_Data, _Data | None, bool]:
+        if task not in _TASKS:
+            raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
+        model = self.model
+        Xn = as_features(X, "X", model.in_features)
+        if task == "auto":
+            if y is None:
+                task = "reconstruction"
+            elif self.config.loss == "cross_entropy":
+                task = "classification"
+            else:
+                y_arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+                integral = np.issubdtype(y_arr.dtype, np.integer) or y_arr.dtype == np.bool_
+                task = "classification" if integral else "regression"
+        classification = task == "classification"
+        if task == "reconstruction":
+            if y is not None:
+                raise ValueError("task='reconstruction' takes no y (the target is X itself)")
+            if model.out_features != model.in_features:
+                raise ValueError(
+                    f"reconstruction needs out_features == in_features, got "
+                    f"{model.out_features} vs {model.in_features}"
+                )
+        elif y is None:
+            raise ValueError(f"task={task!r} needs targets y (pass y=None only for autoencoders)")
+        if task == "regression" and self.config.loss == "cross_entropy":
+            raise ValueError("loss='cross_entropy' needs class labels; use loss='mse' for regression")
+        n_out = model.out_features
+        n_classes = n_out if n_out > 1 else 2
+        if self.config.batch_size > len(Xn):
+            raise ValueError(
+                f"batch_size={self.config.batch_size} is larger than the training set "
+                f"({len(Xn)} samples); choose batch_size <= {len(Xn)}"
+            )
+
+        def split(Xa: np.ndarray, ya: Any, xname: str, yname: str) -> _Data:
+            if task == "reconstruction":
+                Xt = torch.from_numpy(Xa).to(self.device)
+                return _Data(Xt, Xt, None)
+            yn = as_targets(
+                ya, yname, classification=classification, n_classes=n_classes, n_outputs=n_out
+            )
+            check_lengths(Xa, yn, xname, yname)
+            Xt = torch.from_numpy(Xa).to(self.device)
+            yt = torch.from_numpy(yn).to(self.device)
+            T = self.loss.prepare_targets(yt, n_out, classification)
+            return _Data(Xt, T, yt if classification else None)
+
+        train = split(Xn, y, "X", "y")
+        test = None
+        if X_test is not None:
+            Xtn = as_features(X_test, "X_test", model.in_features)
+            if task != "reconstruction" and y_test is None:
+                raise ValueError("X_test was given without y_test")
+            test = split(Xtn, y_test, "X_test", "y_test")
+        elif y_test is not None:
+            raise ValueError("y_test was given without X_test")
+        return train, test, classification
+
+    # ------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def _outputs(self, H: torch.Tensor, path: Sequence[int]) -> torch.Tensor:
+        if len(H) <= _EVAL_CHUNK:
+            return self.model.forward_path(H, path)
+        return torch.cat(
+            [
+                self.model.forward_path(H[i : i + _EVAL_CHUNK], path)
+                for i in range(0, len(H), _EVAL_CHUNK)
+            ]
+        )
+
+    @torch.no_grad()
+    def _split_metrics(
+        self, H: torch.Tensor, path: Sequence[int], data: _Data, prefix: str
+    ) -> dict[str, float]:
+        total = 0.0
+        correct = 0
+        for i in range(0, len(H), _EVAL_CHUNK):
+            out = self.model.forward_path(H[i : i + _EVAL_CHUNK], path)
+            total += float(self.loss.sum(out, data.T[i : i + _EVAL_CHUNK]))
+            if data.labels is not None:
+                pred = self.loss.predict(out)
+                correct += int((pred == data.labels[i : i + _EVAL_CHUNK]).sum())
+        out_metrics = {f"{prefix}_loss": total / len(H)}
+        if data.labels is not None:
+            out_metrics[f"{prefix}_accuracy"] = correct / len(H)
+        return out_metrics
+
+    def _evaluate(
+        self,
+        stage: Stage | None,
+        round_: int,
+        block: tuple[int, ...] | None,
+        cache: tuple[torch.Tensor, torch.Tensor | None, tuple[int, ...]] | None,
+    ) -> dict[str, Any]:
+        """Record model-level metrics; reuse the phase cache when it applies."""
+        t0 = time.perf_counter()
+        full = tuple(range(self.model.n_layers))
+        if cache is not None:
+            H_train, H_test, suffix = cache
+        else:
+            H_train, H_test, suffix = self._train.X, None, full
+        record: dict[str, Any] = {
+            "stage": stage.name if stage else "init",
+            "round": round_,
+            "block": list(block) if block else None,
+            "epoch": self._epoch,
+            **asdict(self.budget),
+        }
+        record.update(self._split_metrics(H_train, suffix, self._train, "train"))
+        if self._test is not None:
+            if H_test is None:
+                H_test, suffix = self._test.X, full
+            record.update(self._split_metrics(H_test, suffix, self._test, "test"))
+        self._eval_seconds += time.perf_counter() - t0
+        self.history.append(record)
+        for cb in self.callbacks:
+            cb.on_evaluate(self, record)
+        return record
+
+    # -------------------------------------------------------------- training
+    def _optimizer_for(self, stage: Stage, block: tuple[int, ...]) -> torch.optim.Optimizer:
+        key = (stage.name, block)
+        if key not in self._optimizers:
+            params = [p for i in block for p in self.model.block_parameters(i)]
+            spec = stage.solver or self.solver
+            self._optimizers[key] = make_solver(
+                spec, params, lr=self.config.lr, momentum=self.config.resolved_momentum
+            )
+        return self._optimizers[key]
+
+    def _set_trainable(self, block: tuple[int, ...] | None) -> None:
+        for i, layer in enumerate(self.model.layers):
+            flag = block is None or i in block
+            for p in layer.parameters():
+                p.requires_grad_(flag)
+
+    def _clock(self) -> float:
+        return time.perf_counter() - self._t0 - self._eval_seconds
+
+    def _train_block(
+        self,
+        stage: Stage,
+        round_: int,
+        block: tuple[int, ...],
+        stage_in: torch.Tensor,
+        stage_target: torch.Tensor,
+        stage_in_test: torch.Tensor | None,
+        full_model_stage: bool,
+        bar: Any,
+    ) -> None:
+        cfg = self.config
+        pos = stage.block_position(block)
+        prefix, suffix = stage.path[:pos], stage.path[pos:]
+        H = self._outputs(stage_in, prefix) if prefix else stage_in
+        H_test = None
+        if full_model_stage and stage_in_test is not None:
+            H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
+        opt = self._optimizer_for(stage, block)
+        n_block = sum(p.numel() for i in block for p in self.model.block_parameters(i))
+        self._set_trainable(block)
+        for cb in self.callbacks:
+            cb.on_phase_start(self, stage, block)
+        n = len(H)
+        m = cfg.batch_size
+        limit = cfg.max_weights_updated
+        epochs = stage.epochs_per_block or cfg.t_sngd
+        budget = self.budget
+        model = self.model
+        loss_fn = self.loss
+        try:
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=self._generator).to(self.device)
+                Hp = H.index_select(0, perm)
+                Tp = stage_target.index_select(0, perm)
+                for start in range(0, n, m):
+                    if limit is not None and budget.weights_updated + n_block > limit:
+                        raise _BudgetExhausted
+                    xb = Hp[start : start + m]
+                    tb = Tp[start : start + m]
+                    opt.zero_grad(set_to_none=True)
+                    loss = loss_fn(model.forward_path(xb, suffix), tb)
+                    if not torch.isfinite(loss):
+                        raise NonFiniteLossError(
+                            f"training loss became {float(loss)} at step {budget.steps + 1} "
+                            f"(stage {stage.name!r}, block {list(block)}); the step was not "
+                            f"taken and the weights are the last finite ones. Lower lr "
+                            f"(now {cfg.lr}) or rescale the data."
+                        )
+                    loss.backward()
+                    opt.step()
+                    budget.steps += 1
+                    budget.weights_updated += n_block
+                    budget.samples_seen += len(xb)
+                    for cb in self.callbacks:
+                        cb.on_step(self, loss)
+                self._epoch += 1
+                budget.wall_seconds = self._clock()
+                if bar is not None:
+                    bar.update(1)
+                if cfg.eval_every == "epoch":
+                    cache = (H, H_test, suffix) if full_model_stage else None
+                    rec = self._evaluate(stage, round_, block, cache)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{rec['train_loss']:.4g}")
+        finally:
+            budget.wall_seconds = self._clock()
+            self._set_trainable(None)
+            for cb in self.callbacks:
+                cb.on_phase_end(self, stage, block)
+
+    def _stage_loss(
+        self, stage: Stage, stage_in: torch.Tensor, stage_target: torch.Tensor, full: bool
+    ) -> float:
+        last = self.history[-1] if self.history else None
+        if full and last is not None and last["steps"] == self.budget.steps:
+            return float(last["train_loss"])
+        t0 = time.perf_counter()
+        total = 0.0
+        with torch.no_grad():
+            for i in range(0, len(stage_in), _EVAL_CHUNK):
+                out = self.model.forward_path(stage_in[i : i + _EVAL_CHUNK], stage.path)
+                total += float(self.loss.sum(out, stage_target[i : i + _EVAL_CHUNK]))
+        self._eval_seconds += time.perf_counter() - t0
+        return total / len(stage_in)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        X_test: Any = None,
+        y_test: Any = None,
+        *,
+        task: str = "auto",
+    ) -> TrainResult:
+        """Train the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like, optional
+            Class labels in ``[0, n_classes)`` (int), regression targets
+            (float), or ``None`` for an autoencoder (the target is ``X``).
+        X_test, y_test : array-like, optional
+            Held-out data evaluated at every evaluation point.
+        task : {"auto", "classification", "regression", "reconstruction"}
+            ``"auto"``: no ``y`` -> reconstruction; cross-entropy or integer
+            ``y`` -> classification; float ``y`` -> regression.
+
+        Returns
+        -------
+        TrainResult
+        """
+        cfg = self.config
+        self._train, self._test, _ = self._prepare(X, y, X_test, y_test, task)
+        self.model.to(self.device)
+        self.model.train()
+        self._t0 = time.perf_counter()
+        self._eval_seconds = 0.0
+        result = TrainResult(self.model, cfg, self.history, budget=self.budget)
+        self._evaluate(None, 0, None, None)
+        full = tuple(range(self.model.n_layers))
+        bar = None
+        if cfg.progress:
+            from tqdm.auto import tqdm
+
+            total = sum(
+                (s.rounds or cfg.max_alternations)
+                * len(s.blocks)
+                * (s.epochs_per_block or cfg.t_sngd)
+                for s in self.stages
+            )
+            bar = tqdm(total=total, desc=cfg.method, unit="epoch", leave=True)
+        try:
+            for stage in self.stages:
+                if not self._run_stage(stage, full, result, bar):
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            self._set_trainable(None)
+        if self.history[-1]["steps"] != self.budget.steps:
+            self._evaluate(self.stages[-1], -1, None, None)
+        return result
+
+    def _run_stage(self, stage: Stage, full: tuple[int, ...], result: TrainResult, bar) -> bool:
+        """Run one stage; return False when the global budget is exhausted."""
+        cfg = self.config
+        with torch.no_grad():
+            stage_in = (
+                self._outputs(self._train.X, full[: stage.input_depth])
+                if stage.input_depth
+                else self._train.X
+            )
+        stage_target = stage_in if stage.target == "input" else self._train.T
+        full_model_stage = stage.path == full and stage.input_depth == 0 and stage.target == "y"
+        stage_in_test = self._test.X if (self._test is not None and full_model_stage) else None
+        info: dict[str, Any] = {"name": stage.name, "rounds": 0, "losses": []}
+        result.stages.append(info)
+        f_prev = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
+        info["losses"].append(f_prev)
+        max_rounds = stage.rounds or cfg.max_alternations
+        t = 0
+        while True:
+            t += 1
+            try:
+                for block in stage.blocks:
+                    self._train_block(
+                        stage, t, block, stage_in, stage_target, stage_in_test,
+                        full_model_stage, bar,
+                    )
+            except _BudgetExhausted:
+                info["rounds"] = t
+                info["stop_reason"] = "budget"
+                info["losses"].append(
+                    self._stage_loss(stage, stage_in, stage_target, full_model_stage)
+                )
+                return False
+            if cfg.eval_every == "round":
+                self._evaluate(stage, t, None, None)
+            f_t = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
+            info["losses"].append(f_t)
+            info["rounds"] = t
+            if not math.isfinite(f_t):
+                raise NonFiniteLossError(f"stage {stage.name!r} loss became {f_t} after round {t}")
+            if t >= max_rounds:
+                info["stop_reason"] = "max_alternations" if stage.rounds is None else "rounds"
+                return True
+            if stage.rounds is None and t >= cfg.t_am and abs(f_t - f_prev) < cfg.tol:
+                info["stop_reason"] = "converged"
+                return True
+            f_prev = f_t
+
+
+def fit(
+    model: LayeredNet,
+    X: Any,
+    y: Any = None,
+    X_test: Any = None,
+    y_test: Any = None,
+    *,
+    task: str = "auto",
+    config: TrainConfig | None = None,
+    schedule: str | Schedule | None = None,
+    solver: str | SolverFactory | None = None,
+    callbacks: Sequence[Callback] = (),
+    **overrides: Any,
+) -> TrainResult:
+    """Train ``model`` with DANTE (default) or any baseline; see :class:`Trainer`.
+
+    Examples
+    --------
+    >>> import numpy as np, dante
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((200, 8), dtype=np.float32); y = (X[:, 0] > 0.5).astype(int)
+    >>> net = dante.MLP([8, 16, 2], seed=0)
+    >>> res = dante.fit(net, X, y, lr=0.05, batch_size=20, max_alternations=3)
+    >>> res.final["train_accuracy"] > 0.8
+    True
+    """
+    trainer = Trainer(
+        model, config, schedule=schedule, solver=solver, callbacks=callbacks, **overrides
+    )
+    return trainer.fit(X, y, X_test, y_test, task=task)
