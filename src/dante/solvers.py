@@ -14,14 +14,41 @@ Names: ``sngd``, ``sgd``, ``momentum`` (SGD with momentum, 0.9 unless given),
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 
 from .sngd import SNGD
 
-__all__ = ["SOLVER_NAMES", "SolverFactory", "check_solver", "make_solver"]
+__all__ = [
+    "SOLVER_NAMES",
+    "SolverFactory",
+    "StepSolver",
+    "check_solver",
+    "make_solver",
+    "register_solver",
+]
 
 SolverFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+
+
+class StepSolver:
+    """A block solver that performs a whole minibatch update itself.
+
+    Gradient solvers are ``torch.optim.Optimizer`` objects and the trainer
+    runs ``zero_grad / loss / backward / step`` for them. Peers whose update
+    is not a gradient step (auxiliary-code alternating minimization, ADMM)
+    subclass this instead and go through the same loop, minibatch order and
+    budget accounting.
+    """
+
+    def train_step(
+        self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor
+    ) -> torch.Tensor:
+        """Update the block from one minibatch and return the loss *before*
+        the update (a 0-dim tensor). ``idx`` are the minibatch's row indices
+        in the training set (for per-sample state)."""
+        raise NotImplementedError
 
 
 def _sgd(params, lr: float, momentum: float) -> torch.optim.Optimizer:
@@ -46,8 +73,23 @@ _SOLVERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "rmsprop": lambda params, lr, momentum: torch.optim.RMSprop(params, lr=lr),
 }
 
-#: Names accepted by :func:`make_solver`.
-SOLVER_NAMES: tuple[str, ...] = tuple(_SOLVERS)
+#: Names accepted by :func:`make_solver` (peers add theirs on import).
+SOLVER_NAMES: list[str] = list(_SOLVERS)
+
+
+def register_solver(name: str, factory: Callable[..., Any]) -> None:
+    """Register ``factory(params, lr, momentum, **context)`` under ``name``.
+
+    ``context`` holds ``model``, ``block`` (layer indices), ``suffix`` (layers
+    evaluated from the block's input), ``n_samples`` and ``loss``.
+    """
+    _SOLVERS[name] = factory
+    _NEEDS_CONTEXT.add(name)
+    if name not in SOLVER_NAMES:
+        SOLVER_NAMES.append(name)
+
+
+_NEEDS_CONTEXT: set[str] = set()
 
 
 def check_solver(spec: str | SolverFactory) -> str | SolverFactory:
@@ -63,8 +105,12 @@ def check_solver(spec: str | SolverFactory) -> str | SolverFactory:
 
 
 def make_solver(
-    spec: str | SolverFactory, params: list[torch.nn.Parameter], lr: float, momentum: float = 0.0
-) -> torch.optim.Optimizer:
+    spec: str | SolverFactory,
+    params: list[torch.nn.Parameter],
+    lr: float,
+    momentum: float = 0.0,
+    **context: Any,
+) -> torch.optim.Optimizer | StepSolver:
     """Build the optimizer for one block.
 
     Parameters
@@ -77,11 +123,15 @@ def make_solver(
         Learning rate.
     momentum : float, default=0.0
         Momentum coefficient where the solver has one.
+    **context
+        Passed to registered peer solvers (see :func:`register_solver`).
     """
     spec = check_solver(spec)
     if not isinstance(spec, str):
         opt = spec(params)
-        if not isinstance(opt, torch.optim.Optimizer):
+        if not isinstance(opt, (torch.optim.Optimizer, StepSolver)):
             raise TypeError(f"solver callable must return a torch.optim.Optimizer, got {opt!r}")
         return opt
+    if spec in _NEEDS_CONTEXT:
+        return _SOLVERS[spec](params, lr, momentum, **context)
     return _SOLVERS[spec](params, lr, momentum)

@@ -30,7 +30,7 @@ from .config import TrainConfig, make_config
 from .losses import Loss, get_loss
 from .models import LayeredNet
 from .schedules import Schedule, Stage, default_schedule, get_schedule
-from .solvers import SolverFactory, check_solver, make_solver
+from .solvers import SolverFactory, StepSolver, check_solver, make_solver
 from .validation import as_features, as_targets, check_lengths
 
 __all__ = ["Budget", "Callback", "NonFiniteLossError", "TrainResult", "Trainer", "fit"]
@@ -332,13 +332,16 @@ class Trainer:
         return record
 
     # -------------------------------------------------------------- training
-    def _optimizer_for(self, stage: Stage, block: tuple[int, ...]) -> torch.optim.Optimizer:
+    def _optimizer_for(
+        self, stage: Stage, block: tuple[int, ...], suffix: tuple[int, ...], n: int
+    ) -> torch.optim.Optimizer | StepSolver:
         key = (stage.name, block)
         if key not in self._optimizers:
             params = [p for i in block for p in self.model.block_parameters(i)]
             spec = stage.solver or self.solver
             self._optimizers[key] = make_solver(
-                spec, params, lr=self.config.lr, momentum=self.config.resolved_momentum
+                spec, params, lr=self.config.lr, momentum=self.config.resolved_momentum,
+                model=self.model, block=block, suffix=suffix, n_samples=n, loss=self.loss,
             )
         return self._optimizers[key]
 
@@ -369,7 +372,8 @@ class Trainer:
         H_test = None
         if full_model_stage and stage_in_test is not None:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
-        opt = self._optimizer_for(stage, block)
+        opt = self._optimizer_for(stage, block, suffix, len(H))
+        custom = isinstance(opt, StepSolver)
         n_block = sum(p.numel() for i in block for p in self.model.block_parameters(i))
         self._set_trainable(block)
         for cb in self.callbacks:
@@ -391,8 +395,11 @@ class Trainer:
                         raise _BudgetExhausted
                     xb = Hp[start : start + m]
                     tb = Tp[start : start + m]
-                    opt.zero_grad(set_to_none=True)
-                    loss = loss_fn(model.forward_path(xb, suffix), tb)
+                    if custom:
+                        loss = opt.train_step(xb, tb, perm[start : start + m])
+                    else:
+                        opt.zero_grad(set_to_none=True)
+                        loss = loss_fn(model.forward_path(xb, suffix), tb)
                     if not torch.isfinite(loss):
                         raise NonFiniteLossError(
                             f"training loss became {float(loss)} at step {budget.steps + 1} "
@@ -400,8 +407,9 @@ class Trainer:
                             f"taken and the weights are the last finite ones. Lower lr "
                             f"(now {cfg.lr}) or rescale the data."
                         )
-                    loss.backward()
-                    opt.step()
+                    if not custom:
+                        loss.backward()
+                        opt.step()
                     budget.steps += 1
                     budget.weights_updated += n_block
                     budget.samples_seen += len(xb)

@@ -1,0 +1,138 @@
+"""Experiment specifications: one YAML file per table or figure of the paper.
+
+A spec names the datasets, architectures, methods with their learning-rate
+grids, the shared budget and the paper's published numbers. It is validated
+with pydantic when loaded, so a bad key is reported by name.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["ExperimentSpec", "MethodSpec", "PaperRow", "list_experiments", "load_spec"]
+
+
+class MethodSpec(BaseModel):
+    """One method of a comparison.
+
+    Attributes
+    ----------
+    method : str
+        A preset of :data:`dante.config.METHODS` (or a peer, e.g. ``am_adam``).
+    lr_grid : list of float
+        Candidates; the one with the lowest validation loss is used.
+    label : str, optional
+        Name in tables and figures (defaults to the key in ``methods``).
+    overrides : dict
+        Extra :class:`dante.TrainConfig` fields (``momentum``, ``t_sngd``,
+        ``schedule``, ``solver``, ``batch_size`` ...).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    method: str
+    lr_grid: list[float] = Field(min_length=1)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class PaperRow(BaseModel):
+    """A number the paper publishes, attached to a cell of the experiment."""
+
+    model_config = ConfigDict(extra="forbid")
+    cell: str
+    method: str
+    metric: str
+    value: float
+    baseline: str | None = None
+    baseline_value: float | None = None
+    note: str = ""
+
+
+class ExperimentSpec(BaseModel):
+    """A table or figure to reproduce.
+
+    ``cells`` are the product of ``datasets`` x ``architectures`` x
+    ``variants``; every method of ``methods`` runs in every cell with the same
+    budget of weights updated: ``budget_epochs`` epochs of end-to-end backprop
+    on that cell's network (``budget_epochs * n_params * steps_per_epoch``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    source: str
+    kind: Literal["supervised", "autoencoder_svm", "reconstruction", "regression"]
+    datasets: list[str]
+    dataset_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    architectures: list[list[int]]
+    architecture_by_dataset: dict[str, list[list[int]]] = Field(default_factory=dict)
+    variants: list[dict[str, Any]] = Field(default_factory=lambda: [{}])
+    activation: str = "leaky_relu"
+    output_activation: str = "leaky_relu"
+    loss: Literal["mse", "cross_entropy"] = "mse"
+    batch_size: int = Field(100, ge=1)
+    t_sngd: int = Field(5, ge=1)
+    budget_epochs: float = Field(gt=0)
+    methods: dict[str, MethodSpec]
+    baseline: str = "sgd"
+    seeds: int = Field(5, ge=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    lr_budget_fraction: float = Field(0.5, gt=0, le=1)
+    metric: Literal["test_accuracy", "test_loss", "svm_accuracy"] = "test_accuracy"
+    scaled: str = ""
+    notes: str = ""
+    paper: list[PaperRow] = Field(default_factory=list)
+    quick: dict[str, Any] = Field(default_factory=dict)
+
+
+def _config_dir() -> Path:
+    return Path(str(resources.files("dante.experiments").joinpath("configs")))
+
+
+def list_experiments() -> list[str]:
+    """Names of the bundled experiment specs."""
+    return sorted(p.stem for p in _config_dir().glob("*.yaml"))
+
+
+def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpec:
+    """Load a bundled spec by name, or a YAML file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+    quick : bool, default=False
+        Apply the spec's ``quick`` overrides (tiny subsets, one seed).
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = _config_dir() / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise ValueError(
+                f"unknown experiment {name_or_path!r}; choose one of {', '.join(list_experiments())}"
+            )
+    if not path.exists():
+        raise ValueError(f"experiment file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: top level must be a mapping")
+    if quick:
+        raw = {**raw, **raw.get("quick", {})}
+        opts = raw.get("quick_dataset_options")
+        if opts:
+            raw["dataset_options"] = opts
+        raw.pop("quick_dataset_options", None)
+    else:
+        raw.pop("quick_dataset_options", None)
+    try:
+        return ExperimentSpec(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ValueError(f"{path.name}: bad key {loc!r}: {err['msg']}") from None
