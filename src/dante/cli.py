@@ -191,6 +191,61 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_reproduce_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="reproduce a table or figure of the DANTE paper",
+        description="Run an experiment spec (or 'all'), write per-experiment JSON and PNG "
+                    "figures, and regenerate RESULTS.md.",
+    )
+    p.add_argument("name", nargs="?", help="experiment name, a YAML path, or 'all'")
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny subsets, one seed: a smoke test of every code path")
+    p.add_argument("--out", default=None,
+                   help="results folder (default: results, or runs/quick with --quick)")
+    p.add_argument("--results-md", default=None,
+                   help="RESULTS.md to regenerate (default: docs/RESULTS.md, or "
+                        "<out>/RESULTS.md with --quick)")
+    p.add_argument("--only", default=None, help="run only cells whose name contains this")
+    p.set_defaults(func=_cmd_reproduce)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .experiments import (
+        list_experiments,
+        load_spec,
+        plot_experiment,
+        run_experiment,
+        write_results_md,
+    )
+
+    if args.list:
+        for name in list_experiments():
+            spec = load_spec(name)
+            print(f"{name:8s} {spec.title}")
+        return 0
+    if not args.name:
+        raise ValueError("name an experiment (see `dante reproduce --list`) or 'all'")
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    names = list_experiments() if args.name == "all" else [args.name]
+    specs = [load_spec(n, quick=args.quick) for n in names]  # validate all before running
+    if args.seeds is not None:
+        specs = [s.model_copy(update={"seeds": args.seeds}) for s in specs]
+    out = Path(args.out or ("runs/quick" if args.quick else "results"))
+    md = Path(args.results_md or (out / "RESULTS.md" if args.quick else "docs/RESULTS.md"))
+    fig_dir = md.parent / "figures"
+    for spec in specs:
+        payload = run_experiment(spec, out, only=args.only)
+        for path in plot_experiment(payload, fig_dir):
+            print(f"  figure {path}")
+    write_results_md(out, md)
+    print(f"wrote {md}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dante",
@@ -198,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(sub)
+    _add_reproduce_parser(sub)
     return parser
 
 

@@ -46,10 +46,21 @@ class PaperRow(BaseModel):
     cell: str
     method: str
     metric: str
-    value: float
+    value: float | None = None
     baseline: str | None = None
     baseline_value: float | None = None
+    claim: Literal["better", "worse"] | None = None
     note: str = ""
+
+    @property
+    def paper_better(self) -> bool | None:
+        """Whether the paper finds ``method`` better than its baseline."""
+        if self.claim is not None:
+            return self.claim == "better"
+        if self.value is None or self.baseline_value is None:
+            return None
+        higher = self.metric.endswith("accuracy")
+        return self.value > self.baseline_value if higher else self.value < self.baseline_value
 
 
 class ExperimentSpec(BaseModel):
