@@ -42,26 +42,45 @@ def _add_train_parser(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--dataset", default="digits",
-                   help="registered dataset name (see `dante data --list`) or a CSV/NumPy/LIBSVM "
-                        "file path (default: digits)")
-    p.add_argument("--target", default="-1",
-                   help="target column of a CSV/NumPy file (index or name; default: last)")
-    p.add_argument("--task", default="auto",
-                   choices=["auto", "classification", "regression", "reconstruction"],
-                   help="'reconstruction' trains an autoencoder on X")
-    p.add_argument("--hidden", type=_int_list, default=[100],
-                   help="hidden layer sizes, comma-separated (default: 100); for an autoencoder "
-                        "the encoder sizes after the input")
-    p.add_argument("--activation", default="leaky_relu",
-                   help="hidden activation: leaky_relu, relu, generalized_relu, sigmoid, tanh")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="registered dataset name (see `dante data --list`) or a CSV/NumPy/LIBSVM "
+        "file path (default: digits)",
+    )
+    p.add_argument(
+        "--target",
+        default="-1",
+        help="target column of a CSV/NumPy file (index or name; default: last)",
+    )
+    p.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "classification", "regression", "reconstruction"],
+        help="'reconstruction' trains an autoencoder on X",
+    )
+    p.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=[100],
+        help="hidden layer sizes, comma-separated (default: 100); for an autoencoder "
+        "the encoder sizes after the input",
+    )
+    p.add_argument(
+        "--activation",
+        default="leaky_relu",
+        help="hidden activation: leaky_relu, relu, generalized_relu, sigmoid, tanh",
+    )
     p.add_argument("--a", type=float, default=None, help="generalized ReLU slope for x <= 0")
     p.add_argument("--b", type=float, default=None, help="generalized ReLU slope for x > 0")
     p.add_argument("--output-activation", default="identity")
     p.add_argument("--loss", default="mse", choices=["mse", "cross_entropy", "ce"])
-    p.add_argument("--methods", default="dante,sgd",
-                   help="comma-separated methods: dante, dante_momentum, sgd_altmin, sgd, "
-                        "momentum, adam, adagrad, rmsprop (default: dante,sgd)")
+    p.add_argument(
+        "--methods",
+        default="dante,sgd",
+        help="comma-separated methods: dante, dante_momentum, sgd_altmin, sgd, "
+        "momentum, adam, adagrad, rmsprop (default: dante,sgd)",
+    )
     p.add_argument("--lr", type=float, default=0.01, help="DANTE's SNGD step length")
     p.add_argument("--baseline-lr", type=float, default=0.1, help="learning rate of baselines")
     p.add_argument("--momentum", type=float, default=None)
@@ -70,8 +89,7 @@ def _add_train_parser(sub: Any) -> None:
     p.add_argument("--t-am", type=int, default=2, help="minimum alternations")
     p.add_argument("--tol", type=float, default=1e-4, help="stop when |f_t - f_{t-1}| < tol")
     p.add_argument("--max-alternations", type=int, default=10)
-    p.add_argument("--schedule", default=None,
-                   help="override: round_robin, greedy_pairs, backprop")
+    p.add_argument("--schedule", default=None, help="override: round_robin, greedy_pairs, backprop")
     p.add_argument("--order", default="output_first", choices=["output_first", "input_first"])
     p.add_argument("--reading", default="stacked", choices=["stacked", "end_to_end"])
     p.add_argument("--finetune-epochs", type=int, default=0)
@@ -114,12 +132,16 @@ def _build_model(args: argparse.Namespace, n_in: int, n_out: int, reconstruction
         )
     if reconstruction:
         return Autoencoder(
-            [n_in, *args.hidden], activation=activation,
-            output_activation=args.output_activation, seed=args.seed,
+            [n_in, *args.hidden],
+            activation=activation,
+            output_activation=args.output_activation,
+            seed=args.seed,
         )
     return MLP(
-        [n_in, *args.hidden, n_out], activation=activation,
-        output_activation=args.output_activation, seed=args.seed,
+        [n_in, *args.hidden, n_out],
+        activation=activation,
+        output_activation=args.output_activation,
+        seed=args.seed,
     )
 
 
@@ -150,10 +172,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     task = "reconstruction" if reconstruction else ds.task
     template = _build_model(args, ds.X_train.shape[1], n_out, reconstruction)
     common = dict(
-        loss=args.loss, batch_size=args.batch_size, t_sngd=args.t_sngd, t_am=args.t_am,
-        tol=args.tol, max_alternations=args.max_alternations, seed=args.seed,
-        device=args.device, progress=not args.quiet, order=args.order, reading=args.reading,
-        finetune_epochs=args.finetune_epochs, momentum=args.momentum,
+        loss=args.loss,
+        batch_size=args.batch_size,
+        t_sngd=args.t_sngd,
+        t_am=args.t_am,
+        tol=args.tol,
+        max_alternations=args.max_alternations,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+        order=args.order,
+        reading=args.reading,
+        finetune_epochs=args.finetune_epochs,
+        momentum=args.momentum,
     )
     # validate every method's configuration before any training starts
     configs = {}
@@ -171,8 +202,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if budget is not None:
             epochs = math.ceil(budget / (n_params * math.ceil(len(ds.X_train) / cfg.batch_size)))
             cfg = make_config(
-                cfg, max_weights_updated=budget,
-                max_alternations=max(cfg.max_alternations, epochs + 1), tol=0.0,
+                cfg,
+                max_weights_updated=budget,
+                max_alternations=max(cfg.max_alternations, epochs + 1),
+                tol=0.0,
             )
         model = copy.deepcopy(template)
         res = Trainer(model, cfg).fit(ds.X_train, y_train, ds.X_test, y_test, task=task)
@@ -180,11 +213,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
             budget = res.budget.weights_updated
         results[m] = res.to_dict()
     print()
-    print(f"dataset: {ds.name}  ({len(ds.X_train)} train / {len(ds.X_test)} test)  "
-          f"net: {getattr(template, 'sizes', '?')}  loss: {args.loss}")
+    print(
+        f"dataset: {ds.name}  ({len(ds.X_train)} train / {len(ds.X_test)} test)  "
+        f"net: {getattr(template, 'sizes', '?')}  loss: {args.loss}"
+    )
     print(summary_table(results))
-    payload = {"dataset": ds.name, "description": ds.description,
-               "sizes": getattr(template, "sizes", None), "methods": results}
+    payload = {
+        "dataset": ds.name,
+        "description": ds.description,
+        "sizes": getattr(template, "sizes", None),
+        "methods": results,
+    }
     write_json(out_dir / "metrics.json", payload)
     written = [] if args.no_plot else plot_curves(results, out_dir, title=ds.name)
     print(f"\nwrote {out_dir / 'metrics.json'}" + "".join(f", {p}" for p in written))
@@ -196,18 +235,25 @@ def _add_reproduce_parser(sub: Any) -> None:
         "reproduce",
         help="reproduce a table or figure of the DANTE paper",
         description="Run an experiment spec (or 'all'), write per-experiment JSON and PNG "
-                    "figures, and regenerate RESULTS.md.",
+        "figures, and regenerate RESULTS.md.",
     )
     p.add_argument("name", nargs="?", help="experiment name, a YAML path, or 'all'")
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny subsets, one seed: a smoke test of every code path")
-    p.add_argument("--out", default=None,
-                   help="results folder (default: results, or runs/quick with --quick)")
-    p.add_argument("--results-md", default=None,
-                   help="RESULTS.md to regenerate (default: docs/RESULTS.md, or "
-                        "<out>/RESULTS.md with --quick)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny subsets, one seed: a smoke test of every code path",
+    )
+    p.add_argument(
+        "--out", default=None, help="results folder (default: results, or runs/quick with --quick)"
+    )
+    p.add_argument(
+        "--results-md",
+        default=None,
+        help="RESULTS.md to regenerate (default: docs/RESULTS.md, or "
+        "<out>/RESULTS.md with --quick)",
+    )
     p.add_argument("--only", default=None, help="run only cells whose name contains this")
     p.set_defaults(func=_cmd_reproduce)
 

@@ -41,7 +41,8 @@ class Loss:
 
         Classification labels (int64) become one-hot float rows for MSE, stay
         int64 for softmax cross-entropy, and become a float ``{0, 1}`` column
-        for a network with a single output (binary problems). Regression targets become float ``(n, k)``.
+        for a network with a single output (binary problems). Regression targets
+        become float ``(n, k)``.
         """
         if classification:
             if n_outputs == 1:

@@ -103,7 +103,9 @@ class LayeredNet(nn.Module):
             x = self.layers[i](x)
         return x
 
-    def forward_range(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+    def forward_range(
+        self, x: torch.Tensor, start: int = 0, stop: int | None = None
+    ) -> torch.Tensor:
         """Apply layers ``start .. stop-1``."""
         for layer in self.layers[start:stop]:
             x = layer(x)

@@ -42,9 +42,7 @@ class StepSolver:
     budget accounting.
     """
 
-    def train_step(
-        self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor
-    ) -> torch.Tensor:
+    def train_step(self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Update the block from one minibatch and return the loss *before*
         the update (a 0-dim tensor). ``idx`` are the minibatch's row indices
         in the training set (for per-sample state)."""

@@ -237,7 +237,9 @@ class Trainer:
         elif y is None:
             raise ValueError(f"task={task!r} needs targets y (pass y=None only for autoencoders)")
         if task == "regression" and self.config.loss == "cross_entropy":
-            raise ValueError("loss='cross_entropy' needs class labels; use loss='mse' for regression")
+            raise ValueError(
+                "loss='cross_entropy' needs class labels; use loss='mse' for regression"
+            )
         n_out = model.out_features
         n_classes = n_out if n_out > 1 else 2
         if self.config.batch_size > len(Xn):
@@ -340,8 +342,15 @@ class Trainer:
             params = [p for i in block for p in self.model.block_parameters(i)]
             spec = stage.solver or self.solver
             self._optimizers[key] = make_solver(
-                spec, params, lr=self.config.lr, momentum=self.config.resolved_momentum,
-                model=self.model, block=block, suffix=suffix, n_samples=n, loss=self.loss,
+                spec,
+                params,
+                lr=self.config.lr,
+                momentum=self.config.resolved_momentum,
+                model=self.model,
+                block=block,
+                suffix=suffix,
+                n_samples=n,
+                loss=self.loss,
             )
         return self._optimizers[key]
 
@@ -527,8 +536,14 @@ class Trainer:
             try:
                 for block in stage.blocks:
                     self._train_block(
-                        stage, t, block, stage_in, stage_target, stage_in_test,
-                        full_model_stage, bar,
+                        stage,
+                        t,
+                        block,
+                        stage_in,
+                        stage_target,
+                        stage_in_test,
+                        full_model_stage,
+                        bar,
                     )
             except _BudgetExhausted:
                 info["rounds"] = t

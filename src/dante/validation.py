@@ -22,7 +22,9 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} could not be converted to an array ({exc}); is it ragged?") from None
+        raise ValueError(
+            f"{name} could not be converted to an array ({exc}); is it ragged?"
+        ) from None
     if arr.dtype == object:
         raise TypeError(f"{name} must hold numbers, got a ragged or object array")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
@@ -46,9 +48,7 @@ def as_features(X: Any, name: str = "X", n_features: int | None = None) -> np.nd
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs samples and features")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features but the model expects {n_features}"
-        )
+        raise ValueError(f"{name} has {arr.shape[1]} features but the model expects {n_features}")
     if arr.dtype != np.float32:
         arr = arr.astype(np.float32)
     _check_finite(arr, name)

@@ -19,9 +19,16 @@ from ..reporting import atomic_write_text
 __all__ = ["plot_experiment", "write_results_md"]
 
 _COLORS = {
-    "dante": "tab:blue", "sgd": "tab:green", "adam": "tab:orange", "adagrad": "tab:brown",
-    "rmsprop": "tab:pink", "momentum": "tab:olive", "dante_momentum": "tab:cyan",
-    "sgd_altmin": "tab:purple", "am_adam": "tab:red", "admm": "tab:gray",
+    "dante": "tab:blue",
+    "sgd": "tab:green",
+    "adam": "tab:orange",
+    "adagrad": "tab:brown",
+    "rmsprop": "tab:pink",
+    "momentum": "tab:olive",
+    "dante_momentum": "tab:cyan",
+    "sgd_altmin": "tab:purple",
+    "am_adam": "tab:red",
+    "admm": "tab:gray",
 }
 _HIGHER_BETTER = {"test_accuracy", "svm_accuracy"}
 
@@ -47,19 +54,27 @@ def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
     fig_dir.mkdir(parents=True, exist_ok=True)
     cells = payload["cells"]
     written: list[Path] = []
-    keys = [k for k in ("train_loss", "test_accuracy", "test_loss")
-            if any(k in m.get("curve", {}) for c in cells for m in c["methods"].values())]
+    keys = [
+        k
+        for k in ("train_loss", "test_accuracy", "test_loss")
+        if any(k in m.get("curve", {}) for c in cells for m in c["methods"].values())
+    ]
     if keys:
-        fig, axes = plt.subplots(len(cells), len(keys), figsize=(4 * len(keys), 2.6 * len(cells)),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            len(cells), len(keys), figsize=(4 * len(keys), 2.6 * len(cells)), squeeze=False
+        )
         for r, cell in enumerate(cells):
             for c, key in enumerate(keys):
                 ax = axes[r][c]
                 for i, (mk, m) in enumerate(cell["methods"].items()):
                     curve = m.get("curve", {})
                     if key in curve:
-                        ax.plot(curve["weights_updated"], curve[key], color=_color(mk, i),
-                                label=f"{mk} (lr {m['lr']:g})")
+                        ax.plot(
+                            curve["weights_updated"],
+                            curve[key],
+                            color=_color(mk, i),
+                            label=f"{mk} (lr {m['lr']:g})",
+                        )
                 if "loss" in key:
                     ax.set_yscale("log")
                 ax.set_title(f"{cell['label']}: {key.replace('_', ' ')}", fontsize=8)
@@ -80,9 +95,12 @@ def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
             continue
         shape = tuple(rec["feature_shape"])
         rows = ["original"] + [k for k in rec if k not in ("original", "feature_shape")]
-        fig, axes = plt.subplots(len(rows), len(rec["original"]),
-                                 figsize=(len(rec["original"]) * 0.9, len(rows) * 1.0),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            len(rows),
+            len(rec["original"]),
+            figsize=(len(rec["original"]) * 0.9, len(rows) * 1.0),
+            squeeze=False,
+        )
         for r, row in enumerate(rows):
             for c, img in enumerate(rec[row]):
                 ax = axes[r][c]
@@ -116,18 +134,23 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
     metric = spec["metric"]
     baseline = spec["baseline"]
     lines = [f"## {payload['name']}: {payload['title']}", ""]
-    lines.append(f"Source: {payload['source']}. Metric: `{metric}` "
-                 f"({'higher' if metric in _HIGHER_BETTER else 'lower'} is better), mean ± std "
-                 f"over {spec['seeds']} seed(s); budget {spec['budget_epochs']:g} backprop-epoch "
-                 f"equivalents of weights updated for every method; batch {spec['batch_size']}; "
-                 f"wall time {payload['wall_seconds'] / 60:.1f} min.")
+    lines.append(
+        f"Source: {payload['source']}. Metric: `{metric}` "
+        f"({'higher' if metric in _HIGHER_BETTER else 'lower'} is better), mean ± std "
+        f"over {spec['seeds']} seed(s); budget {spec['budget_epochs']:g} backprop-epoch "
+        f"equivalents of weights updated for every method; batch {spec['batch_size']}; "
+        f"wall time {payload['wall_seconds'] / 60:.1f} min."
+    )
     if spec.get("scaled"):
         lines += ["", f"Scale: {spec['scaled']}"]
     if spec.get("notes"):
         lines += ["", spec["notes"]]
-    lines += ["", "| cell | method | lr (chosen from grid) | ours | baseline "
-              f"({baseline}) | paper | paper baseline | holds? | wall s/seed |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| cell | method | lr (chosen from grid) | ours | baseline "
+        f"({baseline}) | paper | paper baseline | holds? | wall s/seed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     paper = spec.get("paper", [])
     for cell in payload["cells"]:
         methods = cell["methods"]
@@ -137,9 +160,10 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
                 continue
             ours = _pm(m, metric)
             base_s = _pm(base, metric) if base else "-"
-            row = next((p for p in paper
-                        if cell["cell"].startswith(p["cell"]) and p["method"] == key),
-                       None)
+            row = next(
+                (p for p in paper if cell["cell"].startswith(p["cell"]) and p["method"] == key),
+                None,
+            )
             p_val = "-"
             if row and row.get("value") is not None:
                 p_val = f"{row['value']:g}"
@@ -168,8 +192,9 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
                     holds = f"{key} {'better' if ours_better else 'worse'}"
                     holds += " (within 1 std)" if close else ""
             wall = m["mean"].get("wall_seconds")
+            grid = ", ".join(f"{x:g}" for x in m["lr_grid"])
             lines.append(
-                f"| {cell['label']} | {key} | {m['lr']:g} ({', '.join(f'{x:g}' for x in m['lr_grid'])}) "
+                f"| {cell['label']} | {key} | {m['lr']:g} ({grid}) "
                 f"| {ours} | {base_s} | {p_val} | {p_base} | {holds} | "
                 f"{'-' if wall is None else f'{wall:.2f}'} |"
             )
@@ -193,9 +218,9 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
         "# Reproduction results",
         "",
         "Generated by `dante reproduce` from the JSON files in "
-        f"`{results_dir.as_posix()}/`; do not edit by hand. \"holds?\" compares the direction "
+        f'`{results_dir.as_posix()}/`; do not edit by hand. "holds?" compares the direction '
         "of the paper's claim (DANTE better or worse than the baseline) with ours, on the "
-        "means; \"within 1 std\" marks a difference smaller than the larger of the two "
+        'means; "within 1 std" marks a difference smaller than the larger of the two '
         "seed standard deviations. Learning rates are chosen on a validation split carved from "
         "the training data, never on the test set.",
         "",

@@ -124,8 +124,14 @@ class _CellRunner:
         n_params = sum(p.numel() for p in self.model(0).parameters())
         max_rounds = max(2, math.ceil(budget / (n_params * steps_per_epoch)) * 4 + 2)
         return make_config(
-            method=mspec.method, lr=lr, seed=seed, max_weights_updated=budget,
-            max_alternations=max_rounds, tol=0.0, t_am=1, **fields,
+            method=mspec.method,
+            lr=lr,
+            seed=seed,
+            max_weights_updated=budget,
+            max_alternations=max_rounds,
+            tol=0.0,
+            t_am=1,
+            **fields,
         )
 
     def train(self, method_key: str, lr: float, seed: int, X, y, Xt, yt, budget: int):
@@ -141,8 +147,10 @@ class _CellRunner:
         mspec = self.spec.methods[method_key]
         ds = self.ds
         Xf, yf, Xv, yv = _split_validation(
-            ds.X_train, None if self.autoencoder else ds.y_train,
-            self.spec.val_fraction, self.classification,
+            ds.X_train,
+            None if self.autoencoder else ds.y_train,
+            self.spec.val_fraction,
+            self.classification,
         )
         bs = mspec.overrides.get("batch_size", self.spec.batch_size)
         budget = max(1, int(self.budget(len(Xf), bs) * self.spec.lr_budget_fraction))
@@ -197,8 +205,9 @@ class _CellRunner:
             dev = next(model.parameters()).device
             ftr = model.encode(torch.from_numpy(self.ds.X_train).to(dev)).cpu().numpy()
             fte = model.encode(torch.from_numpy(self.ds.X_test).to(dev)).cpu().numpy()
-        pipe = make_pipeline(StandardScaler(), LinearSVC(dual="auto", max_iter=5000,
-                                                         random_state=seed))
+        pipe = make_pipeline(
+            StandardScaler(), LinearSVC(dual="auto", max_iter=5000, random_state=seed)
+        )
         grid = GridSearchCV(pipe, {"linearsvc__C": [0.01, 0.1, 1.0, 10.0]}, cv=3)
         grid.fit(ftr, self.ds.y_train)
         return float(grid.score(fte, self.ds.y_test)), float(grid.best_params_["linearsvc__C"])
@@ -279,9 +288,14 @@ def run_cell(cell: Cell, out_dir: Path, log=print) -> dict[str, Any]:
             "std": std,
             "curve": _mean_curve(results) if results else {},
         }
-        log(f"  [{cell.slug}] {key}: lr={lr} " + ", ".join(
-            f"{k}={mean[k]:.4g}" for k in ("test_loss", "test_accuracy", "svm_accuracy") if k in mean
-        ))
+        log(
+            f"  [{cell.slug}] {key}: lr={lr} "
+            + ", ".join(
+                f"{k}={mean[k]:.4g}"
+                for k in ("test_loss", "test_accuracy", "svm_accuracy")
+                if k in mean
+            )
+        )
     if images is not None:
         images["original"] = runner.ds.X_test[:10].tolist()
         images["feature_shape"] = list(runner.ds.feature_shape or ())

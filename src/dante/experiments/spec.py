@@ -123,7 +123,8 @@ def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpe
         path = _config_dir() / f"{name_or_path}.yaml"
         if not path.exists():
             raise ValueError(
-                f"unknown experiment {name_or_path!r}; choose one of {', '.join(list_experiments())}"
+                f"unknown experiment {name_or_path!r}; "
+                f"choose one of {', '.join(list_experiments())}"
             )
     if not path.exists():
         raise ValueError(f"experiment file {str(path)!r} does not exist")
