@@ -15,6 +15,8 @@ momentum        backprop               sgd, momentum (default 0.9)
 adam            backprop               adam
 adagrad         backprop               adagrad
 rmsprop         backprop               rmsprop
+am_adam         backprop               am_adam (peer, :mod:`dante.peers`)
+admm            backprop               admm (peer, :mod:`dante.peers`)
 ==============  =====================  =========
 
 (*) round-robin from the output for an MLP, greedy stacked pairs for an
@@ -39,6 +41,8 @@ METHODS: dict[str, tuple[str | None, str, float]] = {
     "adam": ("backprop", "adam", 0.0),
     "adagrad": ("backprop", "adagrad", 0.0),
     "rmsprop": ("backprop", "rmsprop", 0.0),
+    "am_adam": ("backprop", "am_adam", 0.0),
+    "admm": ("backprop", "admm", 0.0),
 }
 
 
@@ -81,6 +85,10 @@ class TrainConfig(BaseModel):
         before the step that would exceed it.
     eval_every : {"epoch", "round"}, default="epoch"
         When to record train/test loss and accuracy.
+    cache_inputs : bool, default=True
+        Compute a block's inputs (the frozen prefix) once per phase for the
+        whole training set. ``False`` recomputes the prefix for every
+        minibatch: the simple path, kept to check and benchmark the cache.
     seed : int, default=0
         Seeds the minibatch order (and any solver randomness).
     device : str, default="cpu"
@@ -106,6 +114,7 @@ class TrainConfig(BaseModel):
     max_alternations: int = Field(10, ge=1)
     max_weights_updated: int | None = Field(None, gt=0)
     eval_every: Literal["epoch", "round"] = "epoch"
+    cache_inputs: bool = True
     seed: int = 0
     device: str = "cpu"
     progress: bool = False

@@ -377,9 +377,10 @@ class Trainer:
         cfg = self.config
         pos = stage.block_position(block)
         prefix, suffix = stage.path[:pos], stage.path[pos:]
-        H = self._outputs(stage_in, prefix) if prefix else stage_in
+        recompute = bool(prefix) and not cfg.cache_inputs
+        H = self._outputs(stage_in, prefix) if prefix and not recompute else stage_in
         H_test = None
-        if full_model_stage and stage_in_test is not None:
+        if full_model_stage and stage_in_test is not None and not recompute:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
         opt = self._optimizer_for(stage, block, suffix, len(H))
         custom = isinstance(opt, StepSolver)
@@ -404,6 +405,9 @@ class Trainer:
                         raise _BudgetExhausted
                     xb = Hp[start : start + m]
                     tb = Tp[start : start + m]
+                    if recompute:
+                        with torch.no_grad():
+                            xb = model.forward_path(xb, prefix)
                     if custom:
                         loss = opt.train_step(xb, tb, perm[start : start + m])
                     else:
@@ -429,7 +433,7 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                 if cfg.eval_every == "epoch":
-                    cache = (H, H_test, suffix) if full_model_stage else None
+                    cache = (H, H_test, suffix) if full_model_stage and not recompute else None
                     rec = self._evaluate(stage, round_, block, cache)
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['train_loss']:.4g}")

@@ -107,9 +107,11 @@ class _CellRunner:
             return Autoencoder([self.d_in, *self.cell.hidden], act, out_act, seed=seed)
         return MLP([self.d_in, *self.cell.hidden, self.d_out], act, out_act, seed=seed)
 
-    def budget(self, n: int, batch_size: int) -> int:
+    def budget(self, n: int) -> int:
+        """Weights-updated budget: ``budget_epochs`` backprop epochs at the spec's batch
+        size, the same for every method of the cell whatever its own batch size."""
         n_params = sum(p.numel() for p in self.model(0).parameters())
-        return int(self.spec.budget_epochs * n_params * math.ceil(n / batch_size))
+        return int(self.spec.budget_epochs * n_params * math.ceil(n / self.spec.batch_size))
 
     def config(self, method_key: str, lr: float, seed: int, budget: int, n: int):
         mspec = self.spec.methods[method_key]
@@ -152,8 +154,7 @@ class _CellRunner:
             self.spec.val_fraction,
             self.classification,
         )
-        bs = mspec.overrides.get("batch_size", self.spec.batch_size)
-        budget = max(1, int(self.budget(len(Xf), bs) * self.spec.lr_budget_fraction))
+        budget = max(1, int(self.budget(len(Xf)) * self.spec.lr_budget_fraction))
         scores: dict[str, float] = {}
         for lr in mspec.lr_grid:
             if len(mspec.lr_grid) == 1:
@@ -172,8 +173,7 @@ class _CellRunner:
 
     def run_seed(self, method_key: str, lr: float, seed: int) -> tuple[dict, TrainResult | None]:
         ds = self.ds
-        bs = self.spec.methods[method_key].overrides.get("batch_size", self.spec.batch_size)
-        budget = self.budget(len(ds.X_train), bs)
+        budget = self.budget(len(ds.X_train))
         t0 = time.perf_counter()
         try:
             res = self.train(
@@ -262,7 +262,7 @@ def run_cell(cell: Cell, out_dir: Path, log=print) -> dict[str, Any]:
         "n_train": int(len(runner.ds.X_train)),
         "n_test": int(len(runner.ds.X_test)),
         "n_params": int(sum(p.numel() for p in runner.model(0).parameters())),
-        "budget_weights": runner.budget(len(runner.ds.X_train), spec.batch_size),
+        "budget_weights": runner.budget(len(runner.ds.X_train)),
         "spec_hash": h,
         "methods": {},
     }
