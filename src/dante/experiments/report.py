@@ -193,6 +193,8 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
                     holds += " (within 1 std)" if close else ""
             wall = m["mean"].get("wall_seconds")
             grid = ", ".join(f"{x:g}" for x in m["lr_grid"])
+            if len(m["lr_grid"]) > 1 and m["lr"] in (min(m["lr_grid"]), max(m["lr_grid"])):
+                grid += "; edge of grid"
             lines.append(
                 f"| {cell['label']} | {key} | {m['lr']:g} ({grid}) "
                 f"| {ours} | {base_s} | {p_val} | {p_base} | {holds} | "
