@@ -414,8 +414,9 @@ class Trainer:
                         opt.zero_grad(set_to_none=True)
                         loss = loss_fn(model.forward_path(xb, suffix), tb)
                     if not torch.isfinite(loss):
+                        bad = float(loss.detach())
                         raise NonFiniteLossError(
-                            f"training loss became {float(loss.detach())} at step {budget.steps + 1} "
+                            f"training loss became {bad} at step {budget.steps + 1} "
                             f"(stage {stage.name!r}, block {list(block)}); the step was not "
                             f"taken and the weights are the last finite ones. Lower lr "
                             f"(now {cfg.lr}) or rescale the data."

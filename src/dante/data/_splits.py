@@ -15,6 +15,14 @@ def seeded_split(
     """Seeded train/test split, stratified on ``y`` for classification."""
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(np.ceil(test_fraction * len(X)))
+    if len(X) - n_test < 1 or n_test < 1:
+        raise ValueError(
+            f"{len(X)} samples are too few for a {test_fraction:.0%} test split; "
+            "supply more data or an explicit train/test split"
+        )
+    if stratify and y is not None and n_test < len(np.unique(y)):
+        stratify = False  # too few test rows to hold every class
     idx = np.arange(len(X))
     tr, te = train_test_split(
         idx,
