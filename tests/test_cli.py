@@ -79,3 +79,21 @@ def test_reproduce_list(capsys):
     names = capsys.readouterr().out
     for name in ("fig2", "fig5", "fig6", "fig7", "fig9", "table1", "table2", "table3", "table4"):
         assert name in names
+
+
+def test_reproduce_all_quick_smoke(tmp_path, capsys):
+    """Every experiment's code path on tiny subsets (the CI smoke test)."""
+    from dante.data import DatasetNotAvailableError, load
+
+    try:
+        load("mnist", n_train=10, n_test=10)
+    except DatasetNotAvailableError as exc:
+        pytest.skip(f"the quick suite needs MNIST: {exc}")
+    out, md = tmp_path / "quick", tmp_path / "RESULTS.md"
+    assert main(["reproduce", "all", "--quick", "--out", str(out), "--results-md", str(md)]) == 0
+    text = md.read_text()
+    for name in ("fig2", "fig5", "fig6", "fig7", "fig8", "fig9", "table1", "table2", "table3",
+                 "table4"):
+        assert f"## {name}:" in text
+        assert (out / f"{name}.json").exists()
+    assert (tmp_path / "figures" / "fig9_mnist__32_reconstructions.png").exists()
