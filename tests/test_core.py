@@ -187,7 +187,7 @@ def _glm_recovery(phi, seed: int) -> float:
 )
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sngd_recovers_glm_teacher(phi, seed):
-    # measured: sigmoid ~0.01, generalized ReLU ~0.003 (lr decays to 0.05*0.3^3)
+    # measured (seeds 0-2): sigmoid 6-7e-4, generalized ReLU 6-8e-4; the bound is 0.05
     assert _glm_recovery(phi, seed) < 0.05
 
 
@@ -402,21 +402,21 @@ def test_pluggable_solvers(digits):
 
 
 # measured on digits (seed 0): final/initial train loss
-#   single-hidden AE 0.11, supervised 0.14, round-robin deep 0.16,
-#   greedy pairs stacked 0.32 / end_to_end 0.20, with fine-tune 0.17
+#   single-hidden AE 0.039, supervised 0.113, round-robin deep 0.111,
+#   greedy pairs stacked 0.049 / end_to_end 0.097, stacked + fine-tune 0.046
 @pytest.mark.parametrize(
     ("build", "supervised", "kwargs", "ratio"),
     [
-        (lambda: dante.Autoencoder([64, 32], seed=0), False, {}, 0.3),
-        (lambda: dante.MLP([64, 100, 10], seed=0), True, {}, 0.3),
-        (lambda: dante.MLP([64, 64, 32, 10], seed=0), True, {}, 0.35),
-        (lambda: dante.Autoencoder([64, 48, 32], seed=0), False, {"reading": "stacked"}, 0.5),
-        (lambda: dante.Autoencoder([64, 48, 32], seed=0), False, {"reading": "end_to_end"}, 0.4),
+        (lambda: dante.Autoencoder([64, 32], seed=0), False, {}, 0.1),
+        (lambda: dante.MLP([64, 100, 10], seed=0), True, {}, 0.2),
+        (lambda: dante.MLP([64, 64, 32, 10], seed=0), True, {}, 0.2),
+        (lambda: dante.Autoencoder([64, 48, 32], seed=0), False, {"reading": "stacked"}, 0.12),
+        (lambda: dante.Autoencoder([64, 48, 32], seed=0), False, {"reading": "end_to_end"}, 0.2),
         (
             lambda: dante.Autoencoder([64, 48, 32], seed=0),
             False,
             {"reading": "stacked", "finetune_epochs": 2},
-            0.4,
+            0.12,
         ),
     ],
     ids=[
@@ -444,7 +444,7 @@ def test_supervised_dante_test_accuracy_on_digits(digits):
         lr=0.03,
         max_alternations=6,
     )
-    assert res.final["test_accuracy"] >= 0.9  # measured 0.97
+    assert res.final["test_accuracy"] >= 0.9  # measured 0.975
 
 
 def test_cross_entropy_and_binary_outputs(digits):
