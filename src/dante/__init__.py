@@ -7,6 +7,7 @@ subproblem with Stochastic Normalized Gradient Descent (SNGD), and alternates
 Backprop baselines run through the same loop and budget accounting.
 """
 
+from . import peers  # registers the "am_adam" and "admm" solvers
 from .activations import ACTIVATION_NAMES, GeneralizedReLU, generalized_relu, get_activation
 from .config import METHODS, TrainConfig
 from .losses import LOSS_NAMES, Loss, get_loss
@@ -46,5 +47,6 @@ __all__ = [
     "get_loss",
     "get_schedule",
     "make_solver",
+    "peers",
     "sngd_step_",
 ]
