@@ -254,7 +254,10 @@ def _add_reproduce_parser(sub: Any) -> None:
         help="RESULTS.md to regenerate (default: docs/RESULTS.md, or "
         "<out>/RESULTS.md with --quick)",
     )
-    p.add_argument("--only", default=None, help="run only cells whose name contains this")
+    p.add_argument(
+        "--only", default=None, help="run only cells whose name starts with this (e.g. mnist__100)"
+    )
+    p.add_argument("--device", default="cpu", help="torch device of every run (cpu, cuda)")
     p.set_defaults(func=_cmd_reproduce)
 
 
@@ -284,7 +287,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     md = Path(args.results_md or (out / "RESULTS.md" if args.quick else "docs/RESULTS.md"))
     fig_dir = md.parent / "figures"
     for spec in specs:
-        payload = run_experiment(spec, out, only=args.only)
+        payload = run_experiment(spec, out, only=args.only, device=args.device)
         for path in plot_experiment(payload, fig_dir):
             print(f"  figure {path}")
     write_results_md(out, md)

@@ -134,6 +134,9 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
     metric = spec["metric"]
     baseline = spec["baseline"]
     lines = [f"## {payload['name']}: {payload['title']}", ""]
+    if not payload.get("complete", True):
+        n = len(payload["cells"])
+        lines += [f"**Incomplete: {n} cell(s) finished so far.**", ""]
     lines.append(
         f"Source: {payload['source']}. Metric: `{metric}` "
         f"({'higher' if metric in _HIGHER_BETTER else 'lower'} is better), mean ± std "

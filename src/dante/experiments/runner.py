@@ -83,10 +83,10 @@ def _split_validation(X, y, fraction: float, classification: bool):
 
 
 class _CellRunner:
-    def __init__(self, cell: Cell, log) -> None:
+    def __init__(self, cell: Cell, log, device: str = "cpu") -> None:
         from .. import data as data_mod
 
-        self.cell, self.spec, self.log = cell, cell.spec, log
+        self.cell, self.spec, self.log, self.device = cell, cell.spec, log, device
         opts = dict(self.spec.dataset_options.get(cell.dataset, {}))
         self.ds = data_mod.load(cell.dataset, seed=0, **opts)
         self.autoencoder = self.spec.kind in ("autoencoder_svm", "reconstruction")
@@ -257,7 +257,7 @@ def _spec_hash(spec: ExperimentSpec) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
 
 
-def run_cell(cell: Cell, out_dir: Path, log=print) -> dict[str, Any]:
+def run_cell(cell: Cell, out_dir: Path, log=print, device: str = "cpu") -> dict[str, Any]:
     """Run (or load, when already done with the same spec) one cell."""
     spec = cell.spec
     path = out_dir / spec.name / f"{cell.slug}.json"
@@ -268,7 +268,7 @@ def run_cell(cell: Cell, out_dir: Path, log=print) -> dict[str, Any]:
             log(f"  [{cell.slug}] already done, skipping")
             return done
     t0 = time.perf_counter()
-    runner = _CellRunner(cell, log)
+    runner = _CellRunner(cell, log, device)
     record: dict[str, Any] = {
         "cell": cell.slug,
         "label": cell.describe(runner.d_in, runner.d_out),
@@ -331,10 +331,32 @@ def _reconstructions(model, X, images, key):
     return images
 
 
+def _finished_cells(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]:
+    """Every cell of ``spec`` already on disk with the current spec hash, in spec order."""
+    h = _spec_hash(spec)
+    records = []
+    for cell in _cells(spec):
+        path = out_dir / spec.name / f"{cell.slug}.json"
+        if path.exists():
+            rec = json.loads(path.read_text())
+            if rec.get("spec_hash") == h:
+                records.append(rec)
+    return records
+
+
 def run_experiment(
-    spec: ExperimentSpec, out_dir: str | Path, *, log=print, only: str | None = None
+    spec: ExperimentSpec,
+    out_dir: str | Path,
+    *,
+    log=print,
+    only: str | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """Run every cell of ``spec`` and write ``<out>/<name>.json``.
+    """Run the cells of ``spec`` and write ``<out>/<name>.json``.
+
+    The summary file holds every finished cell of the spec (also those run
+    earlier or by another process), so a reproduction can be split into
+    parts (``only=``) that run one after the other or side by side.
 
     Parameters
     ----------
@@ -342,22 +364,31 @@ def run_experiment(
     out_dir : path
         Results folder; cells go to ``<out>/<name>/``.
     only : str, optional
-        Run only cells whose slug contains this text.
+        Run only this cell (its name, e.g. ``mnist__400-200``; a name without
+        its variant part selects every variant).
+    device : str, default="cpu"
+        Torch device of every run.
     """
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    cells = [c for c in _cells(spec) if only is None or only in c.slug]
+    cells = [
+        c for c in _cells(spec) if only is None or c.slug == only or c.slug.startswith(only + "__")
+    ]
     if not cells:
         raise ValueError(f"no cell of {spec.name!r} matches {only!r}")
     log(f"{spec.name}: {len(cells)} cell(s), {len(spec.methods)} method(s), {spec.seeds} seed(s)")
-    records = [run_cell(c, out_dir, log) for c in cells]
+    for c in cells:
+        run_cell(c, out_dir, log, device)
+    records = _finished_cells(spec, out_dir)
     payload = {
         "name": spec.name,
         "title": spec.title,
         "source": spec.source,
         "spec": copy.deepcopy(spec.model_dump()),
         "cells": records,
-        "wall_seconds": time.perf_counter() - t0,
+        "complete": len(records) == len(_cells(spec)),
+        "wall_seconds": sum(r.get("wall_seconds", 0.0) for r in records),
+        "last_run_seconds": time.perf_counter() - t0,
     }
     write_json(out_dir / f"{spec.name}.json", payload)
     return payload
