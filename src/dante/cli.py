@@ -258,6 +258,12 @@ def _add_reproduce_parser(sub: Any) -> None:
         "--only", default=None, help="run only cells whose name starts with this (e.g. mnist__100)"
     )
     p.add_argument("--device", default="cpu", help="torch device of every run (cpu, cuda)")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the summary JSON, figures and RESULTS.md from "
+        "the finished cells in --out",
+    )
     p.set_defaults(func=_cmd_reproduce)
 
 
@@ -287,7 +293,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     md = Path(args.results_md or (out / "RESULTS.md" if args.quick else "docs/RESULTS.md"))
     fig_dir = md.parent / "figures"
     for spec in specs:
-        payload = run_experiment(spec, out, only=args.only, device=args.device)
+        payload = run_experiment(
+            spec, out, only=args.only, device=args.device, report_only=args.report_only
+        )
         for path in plot_experiment(payload, fig_dir):
             print(f"  figure {path}")
     write_results_md(out, md)

@@ -351,6 +351,7 @@ def run_experiment(
     log=print,
     only: str | None = None,
     device: str = "cpu",
+    report_only: bool = False,
 ) -> dict[str, Any]:
     """Run the cells of ``spec`` and write ``<out>/<name>.json``.
 
@@ -368,6 +369,8 @@ def run_experiment(
         its variant part selects every variant).
     device : str, default="cpu"
         Torch device of every run.
+    report_only : bool, default=False
+        Run nothing; only gather the finished cells.
     """
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
@@ -377,8 +380,9 @@ def run_experiment(
     if not cells:
         raise ValueError(f"no cell of {spec.name!r} matches {only!r}")
     log(f"{spec.name}: {len(cells)} cell(s), {len(spec.methods)} method(s), {spec.seeds} seed(s)")
-    for c in cells:
-        run_cell(c, out_dir, log, device)
+    if not report_only:
+        for c in cells:
+            run_cell(c, out_dir, log, device)
     records = _finished_cells(spec, out_dir)
     payload = {
         "name": spec.name,
