@@ -144,6 +144,8 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
         f"equivalents of weights updated for every method; batch {spec['batch_size']}; "
         f"wall time {payload['wall_seconds'] / 60:.1f} min."
     )
+    devices = sorted({c.get("device", "cpu") for c in payload["cells"]})
+    lines += ["", f"Ran on: {'; '.join(devices)}."]
     if spec.get("scaled"):
         lines += ["", f"Scale: {spec['scaled']}"]
     if spec.get("notes"):
@@ -162,7 +164,15 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
             if key == baseline:
                 continue
             ours = _pm(m, metric)
-            base_s = _pm(base, metric) if base else "-"
+            base_s = "-"
+            if base:
+                edge = len(base["lr_grid"]) > 1 and base["lr"] in (
+                    min(base["lr_grid"]),
+                    max(base["lr_grid"]),
+                )
+                base_s = (
+                    f"{_pm(base, metric)} (lr {base['lr']:g}{', edge of grid' if edge else ''})"
+                )
             row = next(
                 (p for p in paper if cell["cell"].startswith(p["cell"]) and p["method"] == key),
                 None,

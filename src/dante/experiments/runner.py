@@ -257,6 +257,16 @@ def _spec_hash(spec: ExperimentSpec) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
 
 
+def _device_label(device: str) -> str:
+    import os
+
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+
+
 def run_cell(cell: Cell, out_dir: Path, log=print, device: str = "cpu") -> dict[str, Any]:
     """Run (or load, when already done with the same spec) one cell."""
     spec = cell.spec
@@ -280,6 +290,7 @@ def run_cell(cell: Cell, out_dir: Path, log=print, device: str = "cpu") -> dict[
         "n_params": int(sum(p.numel() for p in runner.model(0).parameters())),
         "budget_weights": runner.budget(len(runner.ds.X_train)),
         "spec_hash": h,
+        "device": _device_label(device),
         "methods": {},
     }
     images = None
