@@ -113,8 +113,14 @@ def p2_hardware_efficiency(
     steps_per_epoch = math.ceil(n / batch)
     for method in ("dante", "sgd"):
         cfg = make_config(
-            method=method, lr=0.01, batch_size=batch, t_sngd=2, max_alternations=1,
-            eval_every="round", device=device, tol=0.0,
+            method=method,
+            lr=0.01,
+            batch_size=batch,
+            t_sngd=2,
+            max_alternations=1,
+            eval_every="round",
+            device=device,
+            tol=0.0,
         )
         trainer = Trainer(MLP(sizes, seed=0), cfg)
         trainer.fit(X, y)  # warm-up
@@ -148,8 +154,15 @@ def p3_prefix_cache(
     weights = {}
     for cached in (True, False):
         cfg = make_config(
-            method="dante", lr=0.01, batch_size=batch, t_sngd=1, max_alternations=1,
-            eval_every="round", cache_inputs=cached, device=device, tol=0.0,
+            method="dante",
+            lr=0.01,
+            batch_size=batch,
+            t_sngd=1,
+            max_alternations=1,
+            eval_every="round",
+            cache_inputs=cached,
+            device=device,
+            tol=0.0,
         )
         trainer = Trainer(MLP(sizes, seed=0), cfg)
         res = trainer.fit(X, y)
@@ -160,3 +173,190 @@ def p3_prefix_cache(
         float((a - b).abs().max()) for a, b in zip(weights[True], weights[False], strict=True)
     )
     return out
+
+
+def _time_to(history: list[dict[str, Any]], target: float) -> float | None:
+    for rec in history:
+        if rec.get("test_accuracy", -1.0) >= target:
+            return rec["wall_seconds"]
+    return None
+
+
+def p1_time_to_accuracy(
+    loss: str = "mse",
+    *,
+    epochs: int = 20,
+    n_train: int | None = None,
+    batch: int = 100,
+    device: str = "cpu",
+    sgd_grid: tuple[float, ...] = (0.1, 0.3, 1.0),
+    dante_lr: float = 0.1,
+    adam_lr: float = 1e-3,
+) -> dict[str, Any]:
+    """Wall time to the accuracy tuned SGD reaches after ``epochs`` epochs.
+
+    SGD's rate is the best of ``sgd_grid`` by final test accuracy (this is a
+    speed benchmark, not a model selection: the target is the best SGD
+    accuracy we can show). DANTE and Adam then run with a budget of twice
+    SGD's weights updated; the figure is the training wall time (evaluation
+    excluded) at the first evaluation point at or above the target.
+    """
+    from .data import load
+
+    opts = {} if n_train is None else {"n_train": n_train}
+    ds = load("mnist", **opts)
+    sizes = [784, 100, 10]
+    out_act = "identity" if loss == "cross_entropy" else "leaky_relu"
+
+    def run(method: str, lr: float, budget: int | None, rounds: int):
+        cfg = make_config(
+            method=method,
+            lr=lr,
+            batch_size=batch,
+            loss=loss,
+            max_alternations=rounds,
+            tol=0.0,
+            t_am=1,
+            max_weights_updated=budget,
+            device=device,
+        )
+        model = MLP(sizes, "leaky_relu", out_act, seed=0)
+        return Trainer(model, cfg).fit(ds.X_train, ds.y_train, ds.X_test, ds.y_test)
+
+    sgd_runs = {lr: run("sgd", lr, None, epochs) for lr in sgd_grid}
+    best_lr = max(sgd_runs, key=lambda lr: sgd_runs[lr].final["test_accuracy"])
+    sgd = sgd_runs[best_lr]
+    target = sgd.final["test_accuracy"]
+    budget = 2 * sgd.budget.weights_updated
+    res: dict[str, Any] = {
+        "loss": loss,
+        "target_accuracy": target,
+        "sgd_lr": best_lr,
+        "epochs": epochs,
+        "n_train": len(ds.X_train),
+        "batch": batch,
+        "sgd_seconds": _time_to(sgd.history, target),
+    }
+    for name, method, lr in (("dante", "dante", dante_lr), ("adam", "adam", adam_lr)):
+        r = run(method, lr, budget, 10 * epochs)
+        t = _time_to(r.history, target)
+        res[f"{name}_seconds"] = t
+        res[f"{name}_best_accuracy"] = max(h.get("test_accuracy", 0.0) for h in r.history)
+    for name in ("dante", "adam"):
+        t = res[f"{name}_seconds"]
+        res[f"{name}_over_sgd"] = None if t is None else t / res["sgd_seconds"]
+    if res["adam_seconds"] and res["dante_seconds"]:
+        res["dante_over_adam"] = res["dante_seconds"] / res["adam_seconds"]
+    return res
+
+
+def p4_scaling(
+    ns: tuple[int, ...] = (1000, 4000, 16000, 64000),
+    widths: tuple[int, ...] = (64, 256, 1024),
+    batch: int = 100,
+) -> dict[str, Any]:
+    """Seconds per DANTE epoch against N (784-256-10) and against width (N=8000)."""
+
+    def epoch_time(n: int, width: int) -> float:
+        rng = np.random.default_rng(0)
+        X = rng.random((n, 784), dtype=np.float32)
+        y = rng.integers(0, 10, n)
+        cfg = make_config(
+            method="dante",
+            lr=0.01,
+            batch_size=batch,
+            t_sngd=1,
+            max_alternations=1,
+            eval_every="round",
+            tol=0.0,
+        )
+        res = Trainer(MLP([784, width, 10], seed=0), cfg).fit(X, y)
+        return res.budget.wall_seconds / 2  # one epoch per block, two blocks
+
+    by_n = [(n, epoch_time(n, 256)) for n in ns]
+    by_w = [(w, epoch_time(8000, w)) for w in widths]
+
+    def slope(pairs: list[tuple[int, float]]) -> float:
+        x = np.log([p[0] for p in pairs])
+        y = np.log([p[1] for p in pairs])
+        return float(np.polyfit(x, y, 1)[0])
+
+    return {
+        "by_n": by_n,
+        "by_width": by_w,
+        "n_exponent": slope(by_n),
+        "width_exponent": slope(by_w),
+    }
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "not reached"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _met(ratio: float | None, goal: float = 0.5) -> str:
+    return "yes" if ratio is not None and ratio <= goal else "no"
+
+
+def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Render ``docs/PERFORMANCE.md`` from the measurements (no hand-typed numbers)."""
+    from .reporting import atomic_write_text
+
+    m = results["machine"]
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `dante bench`; do not edit by hand. Every figure is a ratio measured "
+        "side by side in one run on the machine below.",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), torch {m['torch']}, "
+        f"{m['threads']} torch threads, BLAS: {m['blas'].split(',')[0]}"
+        + (f", GPU {m['cuda']}" if m.get("cuda") else "")
+        + f"; device `{results['device']}`.",
+        "",
+        "| figure | measured | goal | met? |",
+        "|---|---|---|---|",
+    ]
+    for p1 in results.get("p1", []):
+        r = p1["dante_over_sgd"]
+        lines.append(
+            f"| P1 time to SGD's {p1['epochs']}-epoch accuracy ({p1['target_accuracy']:.4f}), "
+            f"{p1['loss']}: DANTE / SGD | {_fmt(r)} (DANTE {_fmt(p1['dante_seconds'])} s, SGD "
+            f"{_fmt(p1['sgd_seconds'])} s) | <= 0.5 | {_met(r)} |"
+        )
+        r2 = p1.get("dante_over_adam")
+        lines.append(
+            f"| P1 same, DANTE / Adam ({p1['loss']}) | {_fmt(r2)} (Adam "
+            f"{_fmt(p1['adam_seconds'])} s) | <= 0.5 | {_met(r2)} |"
+        )
+    p2 = results.get("p2")
+    if p2:
+        for k in ("dante", "sgd"):
+            f = p2[k]["fraction_of_matmul"]
+            lines.append(
+                f"| P2 {k} inner-loop FLOP rate / matmul rate ({'-'.join(map(str, p2['sizes']))}, "
+                f"batch {p2['batch']}) | {f:.2f} ({p2[k]['gflops']:.1f} of "
+                f"{p2['matmul_gflops']:.1f} GFLOP/s) | >= 0.6 | {'yes' if f >= 0.6 else 'no'} |"
+            )
+    p3 = results.get("p3")
+    if p3:
+        lines.append(
+            f"| P3 frozen-prefix cache speed-up, one sweep of {'-'.join(map(str, p3['sizes']))} "
+            f"| {p3['speedup']:.2f}x ({p3['recomputed']:.2f} s -> {p3['cached']:.2f} s; weights "
+            f"differ by {p3['max_weight_difference']:.1e}) | >= 3x | "
+            f"{'yes' if p3['speedup'] >= 3 else 'no'} |"
+        )
+    p4 = results.get("p4")
+    if p4:
+        for key, label in (("n_exponent", "N"), ("width_exponent", "width")):
+            e = p4[key]
+            lines.append(
+                f"| P4 time per epoch ~ {label}^k | k = {e:.2f} | 1.0 ± 0.1 | "
+                f"{'yes' if abs(e - 1) <= 0.1 else 'no'} |"
+            )
+    lines += ["", "## Notes", ""]
+    lines += [f"- {n}" for n in results.get("notes", [])]
+    atomic_write_text(path, "\n".join(lines) + "\n")

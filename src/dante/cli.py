@@ -303,6 +303,52 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench_parser(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure speed side by side and regenerate PERFORMANCE.md")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default="docs/PERFORMANCE.md")
+    p.add_argument("--json", default="benchmarks/results.json", help="raw measurements")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: p1,p2,p3,p4")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+    from .reporting import write_json
+
+    skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
+    bad = skip - {"p1", "p2", "p3", "p4"}
+    if bad:
+        raise ValueError(f"--skip: unknown parts {sorted(bad)}; use p1, p2, p3, p4")
+    results: dict[str, Any] = {"machine": bench.machine_info(), "device": args.device, "notes": []}
+    if "p2" not in skip:
+        print("P2 hardware efficiency ...", flush=True)
+        results["p2"] = bench.p2_hardware_efficiency(
+            device=args.device, n=2000 if args.quick else 10000
+        )
+    if "p3" not in skip:
+        print("P3 frozen-prefix cache ...", flush=True)
+        results["p3"] = bench.p3_prefix_cache(device=args.device, n=1000 if args.quick else 10000)
+    if "p4" not in skip:
+        print("P4 scaling ...", flush=True)
+        results["p4"] = (
+            bench.p4_scaling(ns=(500, 1000, 2000), widths=(32, 64, 128))
+            if args.quick
+            else bench.p4_scaling()
+        )
+    if "p1" not in skip:
+        results["p1"] = []
+        for loss in ("mse", "cross_entropy"):
+            print(f"P1 time to accuracy ({loss}) ...", flush=True)
+            kw = {"epochs": 2, "n_train": 2000} if args.quick else {}
+            results["p1"].append(bench.p1_time_to_accuracy(loss, device=args.device, **kw))
+    write_json(args.json, results)
+    bench.write_performance_md(results, args.out)
+    print(f"wrote {args.out} and {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dante",
@@ -311,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(sub)
     _add_reproduce_parser(sub)
+    _add_bench_parser(sub)
     return parser
 
 
