@@ -169,6 +169,11 @@ def p3_prefix_cache(
         out["cached" if cached else "recomputed"] = res.budget.wall_seconds
         weights[cached] = [p.detach().cpu() for p in res.model.parameters()]
     out["speedup"] = out["recomputed"] / out["cached"]
+    # the most the cache can save: matmul FLOPs of a sweep with and without the prefix
+    L = len(sizes) - 1
+    cached_flops = sum(_layer_flops(sizes, batch, k) for k in range(L))
+    prefix_flops = sum(2.0 * batch * sizes[i] * sizes[i + 1] for k in range(L) for i in range(k))
+    out["flop_bound"] = (cached_flops + prefix_flops) / cached_flops
     out["max_weight_difference"] = max(
         float((a - b).abs().max()) for a, b in zip(weights[True], weights[False], strict=True)
     )
@@ -346,7 +351,8 @@ def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> No
         lines.append(
             f"| P3 frozen-prefix cache speed-up, one sweep of {'-'.join(map(str, p3['sizes']))} "
             f"| {p3['speedup']:.2f}x ({p3['recomputed']:.2f} s -> {p3['cached']:.2f} s; weights "
-            f"differ by {p3['max_weight_difference']:.1e}) | >= 3x | "
+            f"differ by {p3['max_weight_difference']:.1e}; matmul-FLOP bound of a sweep "
+            f"{p3.get('flop_bound', float('nan')):.2f}x) | >= 3x | "
             f"{'yes' if p3['speedup'] >= 3 else 'no'} |"
         )
     p4 = results.get("p4")
