@@ -113,7 +113,9 @@ def _load_dataset(args: argparse.Namespace):
             target = int(args.target)
         except ValueError:
             pass
-        task = None if args.task in ("auto", "reconstruction") else args.task
+        if args.task == "reconstruction":  # an autoencoder uses every column
+            return data.load_file(path, target=None, seed=args.seed)
+        task = None if args.task == "auto" else args.task
         return data.load_file(path, target=target, task=task, seed=args.seed)
     raise ValueError(
         f"--dataset {args.dataset!r} is neither a registered dataset "
