@@ -302,6 +302,10 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def _secs(v: float | None) -> str:
+    return "not reached" if v is None else f"{v:.3g} s"
+
+
 def _met(ratio: float | None, goal: float = 0.5) -> str:
     return "yes" if ratio is not None and ratio <= goal else "no"
 
@@ -329,13 +333,13 @@ def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> No
         r = p1["dante_over_sgd"]
         lines.append(
             f"| P1 time to SGD's {p1['epochs']}-epoch accuracy ({p1['target_accuracy']:.4f}), "
-            f"{p1['loss']}: DANTE / SGD | {_fmt(r)} (DANTE {_fmt(p1['dante_seconds'])} s, SGD "
-            f"{_fmt(p1['sgd_seconds'])} s) | <= 0.5 | {_met(r)} |"
+            f"{p1['loss']}: DANTE / SGD | {_fmt(r)} (DANTE {_secs(p1['dante_seconds'])}, SGD "
+            f"{_secs(p1['sgd_seconds'])}) | <= 0.5 | {_met(r)} |"
         )
         r2 = p1.get("dante_over_adam")
         lines.append(
             f"| P1 same, DANTE / Adam ({p1['loss']}) | {_fmt(r2)} (Adam "
-            f"{_fmt(p1['adam_seconds'])} s) | <= 0.5 | {_met(r2)} |"
+            f"{_secs(p1['adam_seconds'])}) | <= 0.5 | {_met(r2)} |"
         )
     p2 = results.get("p2")
     if p2:
