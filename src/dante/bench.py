@@ -61,6 +61,12 @@ def _best_time(fn: Callable[[], Any], repeat: int = 5, number: int = 20, sync=No
     return best
 
 
+def _synthetic(n: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded uniform features and random labels for timing runs."""
+    rng = np.random.default_rng(0)
+    return rng.random((n, d), dtype=np.float32), rng.integers(0, k, n)
+
+
 def _layer_flops(sizes: list[int], m: int, block: int | None) -> float:
     """Matmul FLOPs of one training step (forward + backward).
 
@@ -106,9 +112,7 @@ def p2_hardware_efficiency(
     mm_flops = sum(2.0 * p * q * r for p, q, r in shapes)
     t_mm = _best_time(lambda: [torch.mm(x, y) for x, y in mats], sync=sync)
     peak = mm_flops / t_mm
-    rng = np.random.default_rng(0)
-    X = rng.random((n, sizes[0]), dtype=np.float32)
-    y = rng.integers(0, sizes[-1], n)
+    X, y = _synthetic(n, sizes[0], sizes[-1])
     out: dict[str, Any] = {"sizes": sizes, "batch": batch, "matmul_gflops": peak / 1e9}
     steps_per_epoch = math.ceil(n / batch)
     for method in ("dante", "sgd"):
@@ -147,9 +151,7 @@ def p3_prefix_cache(
 ) -> dict[str, Any]:
     """One round-robin sweep (T_SNGD = 1) with and without the block-input cache."""
     sizes = sizes or [784, 600, 400, 200, 100, 50, 10]
-    rng = np.random.default_rng(0)
-    X = rng.random((n, sizes[0]), dtype=np.float32)
-    y = rng.integers(0, sizes[-1], n)
+    X, y = _synthetic(n, sizes[0], sizes[-1])
     out: dict[str, Any] = {"sizes": sizes, "n": n, "batch": batch}
     weights = {}
     for cached in (True, False):
@@ -263,9 +265,7 @@ def p4_scaling(
     """Seconds per DANTE epoch against N (784-256-10) and against width (N=8000)."""
 
     def epoch_time(n: int, width: int) -> float:
-        rng = np.random.default_rng(0)
-        X = rng.random((n, 784), dtype=np.float32)
-        y = rng.integers(0, 10, n)
+        X, y = _synthetic(n, 784, 10)
         cfg = make_config(
             method="dante",
             lr=0.01,
