@@ -1,0 +1,1 @@
+"""Theory toolkit of the DANTE papers (SLQC, kappa, theory-set SNGD)."""
