@@ -89,6 +89,13 @@ class TrainConfig(BaseModel):
         Compute a block's inputs (the frozen prefix) once per phase for the
         whole training set. ``False`` recomputes the prefix for every
         minibatch: the simple path, kept to check and benchmark the cache.
+    cache_memory_gb : float, optional
+        Largest block-input cache (train + test) held in memory. A phase whose
+        cache would be larger *streams* instead: minibatches are gathered from
+        the (possibly memory-mapped) data and the frozen prefix is recomputed
+        for each, so memory stays bounded whatever ``N``. ``None`` (default):
+        a quarter of the machine's physical memory. Which one each phase did
+        is recorded in ``TrainResult.stages[i]["inputs"]``.
     seed : int, default=0
         Seeds the minibatch order (and any solver randomness).
     device : str, default="cpu"
@@ -115,6 +122,7 @@ class TrainConfig(BaseModel):
     max_weights_updated: int | None = Field(None, gt=0)
     eval_every: Literal["epoch", "round"] = "epoch"
     cache_inputs: bool = True
+    cache_memory_gb: float | None = Field(None, gt=0, allow_inf_nan=False)
     seed: int = 0
     device: str = "cpu"
     progress: bool = False

@@ -17,8 +17,11 @@ training loss after round ``t``, with a hard cap ``max_alternations``.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._pages import PageReleaser
 from .config import TrainConfig, make_config
 from .losses import Loss, get_loss
 from .models import LayeredNet
@@ -36,6 +40,7 @@ from .validation import as_features, as_targets, check_lengths
 __all__ = ["Budget", "Callback", "NonFiniteLossError", "TrainResult", "Trainer", "fit"]
 
 _EVAL_CHUNK = 8192
+_log = logging.getLogger("dante")
 _TASKS = ("auto", "classification", "regression", "reconstruction")
 
 
@@ -135,10 +140,37 @@ class _BudgetExhausted(Exception):
 
 
 class _Data:
-    """Validated tensors of one split, on the device."""
+    """Validated tensors of one split, on the device.
 
-    def __init__(self, X: torch.Tensor, T: torch.Tensor, labels: torch.Tensor | None) -> None:
+    ``X`` shares memory with the caller's float32 array where possible (a
+    memory map is never copied whole); ``pages`` releases the mapped pages
+    as they are read (see :mod:`dante._pages`).
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        T: torch.Tensor,
+        labels: torch.Tensor | None,
+        pages: PageReleaser | None = None,
+    ) -> None:
         self.X, self.T, self.labels = X, T, labels
+        self.pages = pages or PageReleaser(None)
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def _share(a: np.ndarray) -> torch.Tensor:
+    """``torch.from_numpy`` without a copy, also for read-only memory maps
+    (the trainer never writes into its inputs)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
 
 
 class Trainer:
@@ -249,17 +281,18 @@ class Trainer:
             )
 
         def split(Xa: np.ndarray, ya: Any, xname: str, yname: str) -> _Data:
+            pages = PageReleaser(Xa)
             if task == "reconstruction":
-                Xt = torch.from_numpy(Xa).to(self.device)
-                return _Data(Xt, Xt, None)
+                Xt = _share(Xa).to(self.device)
+                return _Data(Xt, Xt, None, pages)
             yn = as_targets(
                 ya, yname, classification=classification, n_classes=n_classes, n_outputs=n_out
             )
             check_lengths(Xa, yn, xname, yname)
-            Xt = torch.from_numpy(Xa).to(self.device)
+            Xt = _share(Xa).to(self.device)
             yt = torch.from_numpy(yn).to(self.device)
             T = self.loss.prepare_targets(yt, n_out, classification)
-            return _Data(Xt, T, yt if classification else None)
+            return _Data(Xt, T, yt if classification else None, pages)
 
         train = split(Xn, y, "X", "y")
         test = None
@@ -273,16 +306,28 @@ class Trainer:
         return train, test, classification
 
     # ------------------------------------------------------------ evaluation
+    def _pages_of(self, H: torch.Tensor) -> PageReleaser:
+        for data in (self._train, self._test):
+            if data is not None and H is data.X:
+                return data.pages
+        return PageReleaser(None)
+
     @torch.no_grad()
     def _outputs(self, H: torch.Tensor, path: Sequence[int]) -> torch.Tensor:
+        """``forward_path`` over all rows, in chunks, into one preallocated
+        tensor (no list of chunks and no second copy from ``cat``)."""
         if len(H) <= _EVAL_CHUNK:
             return self.model.forward_path(H, path)
-        return torch.cat(
-            [
-                self.model.forward_path(H[i : i + _EVAL_CHUNK], path)
-                for i in range(0, len(H), _EVAL_CHUNK)
-            ]
-        )
+        pages = self._pages_of(H)
+        first = self.model.forward_path(H[:_EVAL_CHUNK], path)
+        out = first.new_empty((len(H), *first.shape[1:]))
+        out[:_EVAL_CHUNK] = first
+        for i in range(_EVAL_CHUNK, len(H), _EVAL_CHUNK):
+            part = H[i : i + _EVAL_CHUNK]
+            out[i : i + _EVAL_CHUNK] = self.model.forward_path(part, path)
+            pages.tick(part.nbytes)
+        pages.release()
+        return out
 
     @torch.no_grad()
     def _split_metrics(
@@ -290,12 +335,16 @@ class Trainer:
     ) -> dict[str, float]:
         total = 0.0
         correct = 0
+        pages = data.pages if H is data.X else PageReleaser(None)
         for i in range(0, len(H), _EVAL_CHUNK):
-            out = self.model.forward_path(H[i : i + _EVAL_CHUNK], path)
+            part = H[i : i + _EVAL_CHUNK]
+            out = self.model.forward_path(part, path)
+            pages.tick(part.nbytes)
             total += float(self.loss.sum(out, data.T[i : i + _EVAL_CHUNK]))
             if data.labels is not None:
                 pred = self.loss.predict(out)
                 correct += int((pred == data.labels[i : i + _EVAL_CHUNK]).sum())
+        pages.release()
         out_metrics = {f"{prefix}_loss": total / len(H)}
         if data.labels is not None:
             out_metrics[f"{prefix}_accuracy"] = correct / len(H)
@@ -363,6 +412,35 @@ class Trainer:
     def _clock(self) -> float:
         return time.perf_counter() - self._t0 - self._eval_seconds
 
+    def _input_mode(
+        self, prefix: Sequence[int], stage_in: torch.Tensor, stage_in_test: torch.Tensor | None
+    ) -> str:
+        """How a block gets its inputs: ``"direct"`` (the stage's input, no
+        frozen prefix), ``"cached"`` (prefix computed once per phase),
+        ``"streamed"`` (the cache would exceed ``cache_memory_gb``: the prefix
+        is recomputed per minibatch) or ``"recomputed"`` (``cache_inputs=False``)."""
+        cfg = self.config
+        if not prefix:
+            return "direct"
+        if not cfg.cache_inputs:
+            return "recomputed"
+        width = self.model.layers[prefix[-1]].linear.out_features
+        rows = len(stage_in) + (len(stage_in_test) if stage_in_test is not None else 0)
+        need = rows * width * stage_in.element_size()
+        limit = (
+            cfg.cache_memory_gb * 2**30
+            if cfg.cache_memory_gb is not None
+            else _physical_memory() / 4
+        )
+        if need > limit:
+            _log.info(
+                "block input cache of %.2f GB exceeds %.2f GB: streaming minibatches",
+                need / 2**30,
+                limit / 2**30,
+            )
+            return "streamed"
+        return "cached"
+
     def _train_block(
         self,
         stage: Stage,
@@ -377,8 +455,10 @@ class Trainer:
         cfg = self.config
         pos = stage.block_position(block)
         prefix, suffix = stage.path[:pos], stage.path[pos:]
-        recompute = bool(prefix) and not cfg.cache_inputs
-        H = self._outputs(stage_in, prefix) if prefix and not recompute else stage_in
+        mode = self._input_mode(prefix, stage_in, stage_in_test if full_model_stage else None)
+        self._stage_info["inputs"][" ".join(map(str, block))] = mode
+        recompute = mode in ("streamed", "recomputed")
+        H = self._outputs(stage_in, prefix) if mode == "cached" else stage_in
         H_test = None
         if full_model_stage and stage_in_test is not None and not recompute:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
@@ -395,21 +475,26 @@ class Trainer:
         budget = self.budget
         model = self.model
         loss_fn = self.loss
+        pages = self._pages_of(H)
+        row_bytes = H[0].nbytes
         try:
             for _ in range(epochs):
+                # one permutation per epoch; each minibatch gathers its rows
+                # (never a permuted copy of the whole input: it may be a
+                # memory map larger than RAM)
                 perm = torch.randperm(n, generator=self._generator).to(self.device)
-                Hp = H.index_select(0, perm)
-                Tp = stage_target.index_select(0, perm)
                 for start in range(0, n, m):
                     if limit is not None and budget.weights_updated + n_block > limit:
                         raise _BudgetExhausted
-                    xb = Hp[start : start + m]
-                    tb = Tp[start : start + m]
+                    idx = perm[start : start + m]
+                    xb = H.index_select(0, idx)
+                    tb = stage_target.index_select(0, idx)
+                    pages.tick(row_bytes * len(idx))
                     if recompute:
                         with torch.no_grad():
                             xb = model.forward_path(xb, prefix)
                     if custom:
-                        loss = opt.train_step(xb, tb, perm[start : start + m])
+                        loss = opt.train_step(xb, tb, idx)
                     else:
                         opt.zero_grad(set_to_none=True)
                         loss = loss_fn(model.forward_path(xb, suffix), tb)
@@ -439,6 +524,7 @@ class Trainer:
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['train_loss']:.4g}")
         finally:
+            pages.release()
             budget.wall_seconds = self._clock()
             self._set_trainable(None)
             for cb in self.callbacks:
@@ -452,10 +538,14 @@ class Trainer:
             return float(last["train_loss"])
         t0 = time.perf_counter()
         total = 0.0
+        pages = self._pages_of(stage_in)
         with torch.no_grad():
             for i in range(0, len(stage_in), _EVAL_CHUNK):
-                out = self.model.forward_path(stage_in[i : i + _EVAL_CHUNK], stage.path)
+                part = stage_in[i : i + _EVAL_CHUNK]
+                out = self.model.forward_path(part, stage.path)
                 total += float(self.loss.sum(out, stage_target[i : i + _EVAL_CHUNK]))
+                pages.tick(part.nbytes)
+        pages.release()
         self._eval_seconds += time.perf_counter() - t0
         return total / len(stage_in)
 
@@ -530,7 +620,8 @@ class Trainer:
         stage_target = stage_in if stage.target == "input" else self._train.T
         full_model_stage = stage.path == full and stage.input_depth == 0 and stage.target == "y"
         stage_in_test = self._test.X if (self._test is not None and full_model_stage) else None
-        info: dict[str, Any] = {"name": stage.name, "rounds": 0, "losses": []}
+        info: dict[str, Any] = {"name": stage.name, "rounds": 0, "losses": [], "inputs": {}}
+        self._stage_info = info
         result.stages.append(info)
         f_prev = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
         info["losses"].append(f_prev)

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._pages import PageReleaser
+
 __all__ = ["as_features", "as_targets", "check_lengths"]
 
 
@@ -55,13 +57,18 @@ def as_features(X: Any, name: str = "X", n_features: int | None = None) -> np.nd
     return arr
 
 
-def _check_finite(arr: np.ndarray, name: str, chunk: int = 1 << 16) -> None:
-    # chunked so that a memory-mapped matrix is never materialised whole
+def _check_finite(arr: np.ndarray, name: str, chunk: int = 1 << 14) -> None:
+    # chunked, and the pages of a memory map released as we go, so that a
+    # memory-mapped matrix never becomes resident whole
+    pages = PageReleaser(arr)
     for start in range(0, arr.shape[0], chunk):
         part = arr[start : start + chunk]
-        if not np.isfinite(part).all():
+        finite = bool(np.isfinite(part).all())
+        pages.tick(part.nbytes)
+        if not finite:
             bad = start + int(np.argwhere(~np.isfinite(part))[0][0])
             raise ValueError(f"{name} contains NaN or Inf (first at row {bad}); clean or impute it")
+    pages.release()
 
 
 def as_targets(

@@ -1,0 +1,79 @@
+"""Keep memory-mapped training data out of the resident set.
+
+Reading a NumPy memory map maps its pages into the process, and mapped file
+pages count toward the resident set size (RSS) until they are unmapped. A
+1,000,000 x 784 float32 memory map (3.1 GB) read once per epoch would thus
+end up wholly resident, although nothing was copied. :class:`PageReleaser`
+calls ``madvise(MADV_DONTNEED)`` on the mapping after every few megabytes
+read, so the pages go back to the kernel's page cache (re-reads are cheap)
+and the process keeps only what it is using.
+"""
+
+from __future__ import annotations
+
+import mmap
+from typing import Any
+
+__all__ = ["PageReleaser", "find_mmap"]
+
+#: Bytes read between two releases.
+RELEASE_EVERY = 64 << 20
+
+
+def find_mmap(obj: Any) -> mmap.mmap | None:
+    """The ``mmap.mmap`` under a NumPy array or torch tensor, if any."""
+    try:
+        import torch
+
+        if isinstance(obj, torch.Tensor):
+            return None  # torch keeps no reference to the numpy base we could walk
+    except ImportError:  # pragma: no cover
+        pass
+    for _ in range(16):
+        if obj is None:
+            return None
+        if isinstance(obj, mmap.mmap):
+            return obj
+        mm = getattr(obj, "_mmap", None)
+        if isinstance(mm, mmap.mmap):
+            return mm
+        obj = getattr(obj, "base", None)
+    return None
+
+
+class PageReleaser:
+    """Count bytes read from a memory-mapped array and release its pages.
+
+    A no-op for arrays that are not memory-mapped (or where ``madvise`` is
+    unavailable), so callers need no special case.
+    """
+
+    def __init__(self, array: Any, every: int = RELEASE_EVERY) -> None:
+        self._mm = find_mmap(array)
+        if self._mm is not None and not hasattr(self._mm, "madvise"):  # pragma: no cover
+            self._mm = None
+        self.every = every
+        self._pending = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether the array is memory-mapped."""
+        return self._mm is not None
+
+    def tick(self, nbytes: int) -> None:
+        """Record ``nbytes`` read; release the pages every ``every`` bytes."""
+        if self._mm is None:
+            return
+        self._pending += nbytes
+        if self._pending >= self.every:
+            self.release()
+
+    def release(self) -> None:
+        """Unmap the resident pages now (the data stays in the page cache)."""
+        if self._mm is None:
+            return
+        self._pending = 0
+        try:
+            self._mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):  # closed map or unsupported platform
+            self._mm = None
