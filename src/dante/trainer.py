@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._pages import PageReleaser
+from ._pages import FAULT_AROUND, PageReleaser
 from .config import TrainConfig, make_config
 from .losses import Loss, get_loss
 from .models import LayeredNet
@@ -476,7 +476,9 @@ class Trainer:
         model = self.model
         loss_fn = self.loss
         pages = self._pages_of(H)
-        row_bytes = H[0].nbytes
+        # bytes of a memory map a random row can make resident: the kernel maps
+        # a whole fault-around window (64 KiB by default) per page fault
+        row_bytes = H[0].nbytes + FAULT_AROUND
         try:
             for _ in range(epochs):
                 # one permutation per epoch; each minibatch gathers its rows

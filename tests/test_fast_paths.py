@@ -1,0 +1,98 @@
+"""The fast paths (block-input cache, streaming, memory maps) change speed and
+memory only: same seed, same weights as the simple path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import dante
+
+
+def _data(n=600, d=20, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d), dtype=np.float32)
+    return X, (X[:, 0] * k).astype(int).clip(0, k - 1)
+
+
+def _weights(**overrides):
+    X, y = _data()
+    net = dante.MLP([20, 16, 12, 8, 3], seed=1)
+    res = dante.fit(
+        net, X, y, X[:100], y[:100], lr=0.05, batch_size=50, t_sngd=2, max_alternations=2,
+        tol=0.0, **overrides,
+    )
+    return [p.detach().clone() for p in net.parameters()], res
+
+
+def test_cached_streamed_and_recomputed_inputs_give_the_same_weights():
+    w_cached, r_cached = _weights()
+    w_rec, r_rec = _weights(cache_inputs=False)
+    w_stream, r_stream = _weights(cache_memory_gb=1e-9)  # any cache is "too large"
+    assert set(r_cached.stages[0]["inputs"].values()) == {"cached", "direct"}
+    assert set(r_rec.stages[0]["inputs"].values()) == {"recomputed", "direct"}
+    assert set(r_stream.stages[0]["inputs"].values()) == {"streamed", "direct"}
+    for a, b, c in zip(w_cached, w_rec, w_stream, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+        torch.testing.assert_close(a, c, rtol=0, atol=1e-6)
+    # the evaluation that reuses the cache reports what a full forward pass does
+    assert r_cached.final["train_loss"] == pytest.approx(r_rec.final["train_loss"], rel=1e-5)
+    assert r_cached.final["test_accuracy"] == r_rec.final["test_accuracy"]
+
+
+def test_memory_mapped_training_data_gives_the_in_memory_weights(tmp_path):
+    X, y = _data()
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mm = np.load(path, mmap_mode="r")
+    weights = []
+    for data in (X, mm):
+        net = dante.MLP([20, 16, 3], seed=2)
+        dante.fit(net, data, y, lr=0.05, batch_size=50, t_sngd=1, max_alternations=2, tol=0.0)
+        weights.append([p.detach().clone() for p in net.parameters()])
+    for a, b in zip(*weights, strict=True):
+        assert torch.equal(a, b)
+
+
+_RSS_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    import dante
+    path, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    X = np.load(path, mmap_mode="r")
+    y = np.zeros(n, dtype=np.int64); y[::2] = 1
+    net = dante.MLP([d, 8, 2], seed=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dante.fit(net, X, y, lr=0.01, batch_size=100, t_sngd=1, max_alternations=1, tol=0.0)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024)
+    """
+)
+
+
+def test_memory_map_is_not_copied_whole_nor_left_resident(tmp_path):
+    # 400 MB of float32 in a .npy file, trained through one DANTE alternation
+    # (validation, cached output-layer phase, streamed first-layer phase,
+    # evaluations). A whole copy, or the mapping left resident, would raise
+    # the peak RSS by >= 400 MB.
+    n, d = 250_000, 400
+    path = tmp_path / "big.npy"
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
+    rng = np.random.default_rng(0)
+    for i in range(0, n, 10_000):
+        mm[i : i + 10_000] = rng.random((10_000, d), dtype=np.float32)
+    mm.flush()
+    del mm
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(path), str(n), str(d)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    grew = int(out.stdout.strip().splitlines()[-1])
+    data_bytes = n * d * 4
+    assert grew < 0.5 * data_bytes, f"peak RSS grew by {grew / 2**20:.0f} MB"
