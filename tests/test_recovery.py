@@ -33,8 +33,7 @@ from dante.shallow.tied_autoencoder import (
     init_weights,
     match_columns,
     matched_error,
-    nwh_gradient,
-    nwh_loss,
+    nwh_loss_and_gradient,
     nwh_train,
 )
 
@@ -128,9 +127,9 @@ def test_masked_nwh_gradient_equals_autograd(activation):
     loss = 0.5 * ((Yt - X @ Wt.T) ** 2).sum(dim=1).mean()
     loss.backward()
     assert not np.any(np.isclose(np.abs(Z.detach().numpy()), 0.0 if activation == "relu" else 0.4))
-    g = nwh_gradient(W, Y, b, activation, threshold=0.4)
+    value, g = nwh_loss_and_gradient(W, Y, b, activation, threshold=0.4)
     assert np.allclose(g, Wt.grad.numpy(), atol=1e-10)
-    assert nwh_loss(W, Y, b, activation, 0.4) == pytest.approx(loss.item())
+    assert value == pytest.approx(loss.item())
 
 
 def test_nwh_contracts_from_perturbed_truth():
@@ -222,8 +221,9 @@ def test_gradient_descent_is_monotone_and_moves_towards_dictionary():
         (lambda: BilinearModel(random_dictionary(5, 3, 0), "nonneg_sparse", k=4), "k must be"),
         (lambda: BilinearModel(random_dictionary(5, 3, 0), "sparse", a1=2.0), "a1 must be"),
         (lambda: BilinearModel(random_dictionary(5, 3, 0), noise_std=-1.0), "noise_std"),
-        (lambda: nwh_gradient(np.eye(3), np.ones((2, 4))), "rows"),
-        (lambda: nwh_gradient(np.eye(3), np.ones((2, 3)), activation="tanh"), "activation"),
+        (lambda: nwh_loss_and_gradient(np.eye(3), np.ones((2, 4))), "rows"),
+        (lambda: nwh_loss_and_gradient(np.eye(3), np.ones((2, 3)), activation="tanh"),
+         "activation"),
         (lambda: nwh_train(np.eye(3), np.ones((2, 3)), zeta=0.0), "zeta"),
         (lambda: geometric_bias(-1.0, 0.5), "factor"),
         (lambda: init_weights(np.eye(3), "magic"), "kind"),

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..experiments.study import Claim, StudyResult, register_study
+from ..experiments import plotting
+from ..experiments.study import Claim, StudyResult, register_study, study_arguments
 from .erm import exact_erm
 
 __all__ = ["make_instance", "run_study"]
@@ -78,16 +79,8 @@ def _train(X: np.ndarray, y: np.ndarray, width: int, seed: int, kw: dict, epochs
 @register_study("exact_erm")
 def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     """Certified optimum vs DANTE and SGD on tiny depth-2 ReLU regressions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
+    plt = plotting.pyplot()
     if quick:
         cells = [(1, 8, 1), (1, 8, 2), (2, 7, 1)]
         targets = ["smooth"]
@@ -145,13 +138,9 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             ax.plot(grid, res.predict(grid), "g-", lw=2, label="exact ERM")
             ax.plot(grid, gd, "b--", label="DANTE")
             ax.plot(grid, gs, "r:", label="SGD")
-            ax.set_title(f"width {width}: opt MSE {res.mse:.4f}")
-            ax.set_xlabel("x")
-        axes[0][0].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out_dir / "exact_erm_fits_1d.png", dpi=110)
-        plt.close(fig)
-        figures.append("exact_erm_fits_1d.png")
+            plotting.style_axes(ax, title=f"width {width}: opt MSE {res.mse:.4f}", xlabel="x")
+        plotting.style_axes(axes[0][0], legend=7)
+        figures.append(plotting.save_figure(fig, out_dir, "exact_erm_fits_1d.png"))
 
     labels = [f"{r['n']}D w{r['width']} {r['target'][0]}" for r in rows]
     keys = sorted(set(labels), key=labels.index)
@@ -166,15 +155,10 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ax.bar(pos - 0.2, np.maximum(med_d, 1e-6), 0.4, label="DANTE")
     ax.bar(pos + 0.2, np.maximum(med_s, 1e-6), 0.4, label="SGD")
     ax.axhline(0.01, color="k", lw=0.8, ls="--", label="1% of optimum")
-    ax.set_yscale("log")
     ax.set_xticks(pos)
     ax.set_xticklabels(keys, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("median relative gap (MSE - opt) / opt")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "exact_erm_gaps.png", dpi=110)
-    plt.close(fig)
-    figures.append("exact_erm_gaps.png")
+    plotting.style_axes(ax, yscale="log", ylabel="median relative gap (MSE - opt) / opt", legend=8)
+    figures.append(plotting.save_figure(fig, out_dir, "exact_erm_gaps.png"))
 
     tol = 1e-9
     min_gap_d = min(r["dante_gap"] for r in rows)

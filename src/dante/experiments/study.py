@@ -11,12 +11,13 @@ sparse-coding autoencoder, exact ERM) are *studies*: a function
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STUDIES", "Claim", "StudyResult", "register_study"]
+__all__ = ["STUDIES", "Claim", "StudyResult", "register_study", "study_arguments"]
 
 
 @dataclass
@@ -63,3 +64,28 @@ def register_study(name: str) -> Callable[[StudyFn], StudyFn]:
         return fn
 
     return deco
+
+
+def study_arguments(
+    quick: bool, seeds: Sequence[int], out_dir: str | Path
+) -> tuple[list[int], Path]:
+    """Check a study's arguments; return the seeds as ints and the created ``out_dir``.
+
+    Raises
+    ------
+    TypeError
+        ``quick`` is not a bool or a seed is not an integer.
+    ValueError
+        ``seeds`` is empty.
+    """
+    if not isinstance(quick, bool):
+        raise TypeError(f"quick must be a bool, got {quick!r}")
+    try:
+        ints = [operator.index(s) for s in seeds]
+    except TypeError:
+        raise TypeError(f"seeds must be integers, got {list(seeds)!r}") from None
+    if not ints:
+        raise ValueError("seeds must hold at least one seed, e.g. seeds=[0]")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return ints, out

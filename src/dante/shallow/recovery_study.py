@@ -21,36 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ..experiments.study import Claim, StudyResult, register_study
+from ..experiments import plotting
+from ..experiments.study import Claim, StudyResult, register_study, study_arguments
+from . import sparse_coding_ae as sc
+from . import tied_autoencoder as tae
 from .generative import BilinearModel, incoherence, random_dictionary
-from .sparse_coding_ae import (
-    expected_gradient_norm,
-    gradient_descent,
-    perturb_rows,
-    support_size,
-    thesis_data,
-    thesis_eps,
-)
-from .tied_autoencoder import (
-    fit_contraction,
-    geometric_bias,
-    init_weights,
-    matched_error,
-    nwh_train,
-)
 
 __all__ = ["run_nwh", "run_sparse_coding_ae"]
 
 NAN = float("nan")
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # --------------------------------------------------------------------------- NWH
@@ -76,8 +55,8 @@ def _dante_recovery(
     with torch.no_grad():
         R = net(torch.as_tensor(Y, dtype=torch.float32)).numpy() - Y
     return {
-        "dec": matched_error(D, A),
-        "enc": matched_error(E, A),
+        "dec": tae.matched_error(D, A),
+        "enc": tae.matched_error(E, A),
         "loss": float(0.5 * np.mean(np.sum(R * R, axis=1))),
     }
 
@@ -86,9 +65,7 @@ def _dante_recovery(
 def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     """NWH Figs. 2-3 (``004_4ea39d312f58ea24.txt``, Sec. 6) plus DANTE on the same data."""
     t_start = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    seeds = list(seeds) or [0]
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
     if quick:
         n, m, N, steps, noises, seeds = 100, 10, 1000, 12, (0.01,), seeds[:1]
         dante_epochs = 2
@@ -108,14 +85,14 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         for noise in noises:
             gen = BilinearModel(A, "mixture", noise_std=noise, seed=2000 + seed)
             Y = gen.sample(N)[0].astype(np.float32)
-            runs = [(k, geometric_bias(-1.25, 2.0)) for k in inits]
+            runs = [(k, tae.geometric_bias(-1.25, 2.0)) for k in inits]
             if noise == noises[0]:
-                runs.append(("perturbed+bias_floor", geometric_bias(-1.25, 2.0, floor=floor_b)))
+                runs.append(("perturbed+bias_floor", tae.geometric_bias(-1.25, 2.0, floor=floor_b)))
             for kind, sched in runs:
-                W0 = init_weights(
+                W0 = tae.init_weights(
                     A, kind.split("+")[0], delta=0.5, Y=Y, seed=3000 + seed
                 )
-                r = nwh_train(W0, Y, steps=steps, zeta=float(m), bias=sched, A=A)
+                r = tae.nwh_train(W0, Y, steps=steps, zeta=float(m), bias=sched, A=A)
                 err = np.asarray(r.errors)
                 curves.setdefault((kind, noise), []).append(err)
                 losses.setdefault((kind, noise), []).append(np.asarray(r.losses))
@@ -124,7 +101,7 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
                 fit = None
                 if kind.startswith("perturbed"):
                     stop = max(int(err.argmin()), 3)
-                    fit = fit_contraction(err[1 : stop + 1] ** 2, method="loglinear")
+                    fit = tae.fit_contraction(err[1 : stop + 1] ** 2, method="loglinear")
                     fit["floor"] = float(err.min() ** 2)
                 if fit is not None and kind == "perturbed":
                     taus.append(fit["tau"])
@@ -224,8 +201,7 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ))
 
     # ---- figures
-    plt = _plt()
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    fig, axes = plotting.pyplot().subplots(2, 3, figsize=(13, 7))
     styles = dict(zip(noises, ("-", "--", ":")))
     for j, kind in enumerate(inits):
         for noise in noises:
@@ -236,17 +212,12 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         if kind == "perturbed":
             er = np.mean(curves[("perturbed+bias_floor", noises[0])], axis=0)
             axes[1, j].plot(er, "-.", label=f"bias floor {floor_b}, sigma={noises[0]}")
-        axes[0, j].set_title(f"init: {kind}")
-        axes[0, j].set_yscale("log")
-        axes[1, j].set_yscale("log")
-        axes[1, j].set_xlabel("step")
-        axes[1, j].legend(fontsize=7)
-    axes[0, 0].set_ylabel("loss 1/2||y - Wx||^2 (mean)")
-    axes[1, 0].set_ylabel("matched ||W_s - A||_F")
+        plotting.style_axes(axes[0, j], title=f"init: {kind}", yscale="log")
+        plotting.style_axes(axes[1, j], yscale="log", xlabel="step", legend=7)
+    plotting.style_axes(axes[0, 0], ylabel="loss 1/2||y - Wx||^2 (mean)")
+    plotting.style_axes(axes[1, 0], ylabel="matched ||W_s - A||_F")
     fig.suptitle("NWH Figs. 2-3: tied ReLU autoencoder on a 10-Gaussian mixture")
-    fig.tight_layout()
-    fig.savefig(out_dir / "nwh_recovery.png", dpi=90)
-    plt.close(fig)
+    fig_name = plotting.save_figure(fig, out_dir, "nwh_recovery.png", dpi=90)
 
     setup = (
         f"n={n}, m={m}, N={N} fixed samples per (seed, noise), noise in {list(noises)}, "
@@ -271,7 +242,7 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         setup=setup,
         rows=rows,
         claims=claims,
-        figures=["nwh_recovery.png"],
+        figures=[fig_name],
         seeds=list(seeds),
     )
 
@@ -305,9 +276,7 @@ COHERENCE = 0.1
 def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     """Thesis Tables 4.6.1-4.6.2 (``003_a707f9d83869f5a2.txt``, Sec. 4.6) at reduced sizes."""
     t_start = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    seeds = list(seeds) or [0]
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
     seed = seeds[0]
     n, m1 = 50, 5.5
     if quick:
@@ -319,18 +288,18 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
     rows: list[dict[str, Any]] = []
     for h in hs1:
         for p in ps1:
-            A, Y, _ = thesis_data(n, h, p, N, seed=10_000 * seed + h)
+            A, Y, _ = sc.thesis_data(n, h, p, N, seed=10_000 * seed + h)
             delta = float(h) ** (-2 * p)
-            eps = thesis_eps(h, p, delta / 2, COHERENCE, m1)
+            eps = sc.thesis_eps(h, p, delta / 2, COHERENCE, m1)
             mu_max = incoherence(A) / np.sqrt(n)
-            eps_lit = thesis_eps(h, p, delta, mu_max, m1)
+            eps_lit = sc.thesis_eps(h, p, delta, mu_max, m1)
             pre_max = float((Y.astype(np.float32) @ A.astype(np.float32)).max())
-            g = expected_gradient_norm(A, Y, eps, delta / 2, n_points=pts, seed=seed)
+            g = sc.expected_gradient_norm(A, Y, eps, delta / 2, n_points=pts, seed=seed)
             rows.append({
                 "table": "4.6.1",
                 "h": h,
                 "p": p,
-                "k": support_size(h, p),
+                "k": sc.support_size(h, p),
                 "eps": eps,
                 "grad_norm": g["grad_norm"],
                 "grad_norm_at_A": g["grad_norm_at_A"],
@@ -344,16 +313,16 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
             })
     for h in hs2:
         for p in ps2:
-            A, Y, _ = thesis_data(n, h, p, N, seed=10_000 * seed + h)
+            A, Y, _ = sc.thesis_data(n, h, p, N, seed=10_000 * seed + h)
             delta = float(h) ** (-2 * p)
-            eps = thesis_eps(h, p, delta / 2, COHERENCE, m1)
-            W0 = perturb_rows(A, h / 5 * delta, 1, seed=seed + 7)[0]
-            r = gradient_descent(W0, Y.astype(np.float32), A, eps, max_steps=max_steps)
+            eps = sc.thesis_eps(h, p, delta / 2, COHERENCE, m1)
+            W0 = sc.perturb_rows(A, h / 5 * delta, 1, seed=seed + 7)[0]
+            r = sc.gradient_descent(W0, Y.astype(np.float32), A, eps, max_steps=max_steps)
             rows.append({
                 "table": "4.6.2",
                 "h": h,
                 "p": p,
-                "k": support_size(h, p),
+                "k": sc.support_size(h, p),
                 "eps": eps,
                 "grad_norm": NAN,
                 "grad_norm_at_A": NAN,
@@ -418,33 +387,25 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
     ]
 
     # ---- figure
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plotting.pyplot().subplots(1, 2, figsize=(11, 4))
     for p in ps1:
         hh = [r["h"] for r in t1 if r["p"] == p]
         gg = [max(r["grad_norm"], 1e-8) for r in t1 if r["p"] == p]
         (line,) = axes[0].plot(hh, gg, "o-", label=f"p={p}")
         pp = [PAPER_T461.get((h, p), NAN) for h in hh]
         axes[0].plot(hh, np.maximum(pp, 1e-8), "x:", color=line.get_color())
-    axes[0].set_xscale("log", base=2)
-    axes[0].set_yscale("log")
-    axes[0].set_xlabel("h")
-    axes[0].set_ylabel("avg column norm of E[dL/dW_i]")
-    axes[0].set_title("Table 4.6.1 (o ours, x paper)")
-    axes[0].legend(fontsize=6)
     for p in ps2:
         hh = [r["h"] for r in t2 if r["p"] == p]
         axes[1].plot(hh, [100 * r["covered"] for r in t2 if r["p"] == p], "o-", label=f"ours p={p}")
         axes[1].plot(hh, [100 * PAPER_T462.get((h, p), NAN) for h in hh], "x:",
                      label=f"paper p={p}")
-    axes[1].set_xscale("log", base=2)
-    axes[1].set_xlabel("h")
-    axes[1].set_ylabel("% of initial distance covered")
-    axes[1].set_title("Table 4.6.2")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sparse_coding_ae.png", dpi=90)
-    plt.close(fig)
+    for ax, labels in zip(axes, (
+        dict(yscale="log", ylabel="avg column norm of E[dL/dW_i]",
+             title="Table 4.6.1 (o ours, x paper)", legend=6),
+        dict(ylabel="% of initial distance covered", title="Table 4.6.2", legend=7),
+    )):
+        plotting.style_axes(ax, xscale={"value": "log", "base": 2}, xlabel="h", **labels)
+    fig_name = plotting.save_figure(fig, out_dir, "sparse_coding_ae.png", dpi=90)
 
     setup = (
         f"n={n}, N={N} samples y = A* x* (Gaussian A* with unit columns, k = round(h^p) "
@@ -469,6 +430,6 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
         setup=setup,
         rows=rows,
         claims=claims,
-        figures=["sparse_coding_ae.png"],
+        figures=[fig_name],
         seeds=[seed],
     )

@@ -813,7 +813,25 @@ def _augment(xb: torch.Tensor, bias: bool) -> torch.Tensor:
     return torch.cat([xb, torch.ones(len(xb), 1, dtype=xb.dtype, device=xb.device)], dim=1)
 
 
-class GLMTronSolver(StepSolver):
+class _GateSolver(StepSolver):
+    """What the GLM block solvers share: the layer check and the minibatch loss before a step."""
+
+    def __init__(self, layer: Layer, name: str) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer must be a dante.Layer, got {type(layer).__name__}")
+        self.layer = layer
+        self.name = name
+
+    def _forward(self, xb: torch.Tensor, tb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sigma(xb W^T + b), MSE)``; raises before any update when the loss is not finite."""
+        out = self.layer.activation(self.layer.linear(xb))
+        loss = F.mse_loss(out, tb)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"{self.name}: minibatch loss is {float(loss)}; no update")
+        return out, loss
+
+
+class GLMTronSolver(_GateSolver):
     """GLM-Tron (Algorithm 4 of ``003``) on one layer: every output unit is a GLM.
 
     With ``Wt = [W, b]`` (out x (in + 1)) and ``xt = [x, 1]``, one minibatch step is::
@@ -841,9 +859,10 @@ class GLMTronSolver(StepSolver):
     generalized ReLU with ``b < 2`` (ReLU, leaky ReLU), sigmoid, tanh, identity.
     """
 
+    checkpoint_state = ("max_sq_norm",)
+
     def __init__(self, layer: Layer, step: float | str = "auto", *, name: str = "glmtron") -> None:
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer must be a dante.Layer, got {type(layer).__name__}")
+        super().__init__(layer, name)
         kind, L, _ = _gate_info(layer, name)
         if L >= 2:
             raise ValueError(
@@ -852,19 +871,14 @@ class GLMTronSolver(StepSolver):
             )
         if step != "auto":
             step = _positive("step", step)
-        self.layer = layer
         self.step = step
-        self.name = name
         self.max_sq_norm = 0.0
 
     @torch.no_grad()
     def train_step(self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """One GLM-Tron step on the minibatch; returns the MSE before it."""
+        out, loss = self._forward(xb, tb)
         lin = self.layer.linear
-        out = self.layer.activation(lin(xb))
-        loss = F.mse_loss(out, tb)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"{self.name}: minibatch loss is {float(loss)}; no update")
         has_bias = lin.bias is not None
         sq = (xb * xb).sum(dim=1) + (1.0 if has_bias else 0.0)
         self.max_sq_norm = max(self.max_sq_norm, float(sq.max()))
@@ -878,7 +892,7 @@ class GLMTronSolver(StepSolver):
         return loss
 
 
-class ModifiedSGDSolver(StepSolver):
+class ModifiedSGDSolver(_GateSolver):
     """Modified SGD (Algorithm 2 of ``003``) on one ReLU-type layer, unit by unit.
 
     For a generalized-ReLU output ``phi(z) = b z`` (``z > 0``), ``a z`` (``z <= 0``)
@@ -909,6 +923,8 @@ class ModifiedSGDSolver(StepSolver):
         Used in error messages.
     """
 
+    checkpoint_state = ("second", "fourth", "seen", "steps")
+
     def __init__(
         self,
         layer: Layer,
@@ -917,19 +933,16 @@ class ModifiedSGDSolver(StepSolver):
         n_samples: int | None = None,
         name: str = "relu_gate_sgd",
     ) -> None:
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer must be a dante.Layer, got {type(layer).__name__}")
+        super().__init__(layer, name)
         if not isinstance(layer.activation, GeneralizedReLU):
             raise ValueError(
                 f"solver {name!r} is the modified SGD for a ReLU gate; the output activation "
                 f"is {type(layer.activation).__name__}. Fix: output_activation='relu' "
                 "(or leaky_relu/generalized_relu), or use solver 'glmtron'"
             )
-        self.layer = layer
         self.slope = float(layer.activation.b)
         self.eta = None if eta is None else _positive("eta", eta)
         self.n_samples = None if n_samples is None else _count("n_samples", n_samples, 1)
-        self.name = name
         lin = layer.linear
         p = lin.in_features + (1 if lin.bias is not None else 0)
         k = lin.out_features
@@ -948,11 +961,8 @@ class ModifiedSGDSolver(StepSolver):
     @torch.no_grad()
     def train_step(self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Single-sample modified-SGD updates over the minibatch; returns the MSE before them."""
+        _, loss = self._forward(xb, tb)
         lin = self.layer.linear
-        out = self.layer.activation(lin(xb))
-        loss = F.mse_loss(out, tb)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"{self.name}: minibatch loss is {float(loss)}; no update")
         has_bias = lin.bias is not None
         xt = _augment(xb, has_bias).to(torch.float64)
         t = tb.to(torch.float64)

@@ -25,20 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..experiments.study import Claim, StudyResult, register_study
-from .relu_gate import (
-    GATE_ACTIVATIONS,
-    confinement_guarantee,
-    glmtron,
-    glmtron_risk_bound,
-    glmtron_steps,
-    modified_sgd_exact_rate,
-    modified_sgd_rate,
-    modified_sgd_relu,
-    modified_sgd_step_size,
-    noise_assisted_subgradient,
-    relu_gate_moments,
-)
+from ..experiments import plotting
+from ..experiments.study import Claim, StudyResult, register_study, study_arguments
+from . import relu_gate as rg
 
 __all__ = ["fitted_rate", "make_teacher", "run_study"]
 
@@ -90,23 +79,18 @@ def fitted_rate(d2: np.ndarray, floor: float = 1e-20) -> float:
 def _sgd_cell(X, w_star, T, runs, rng, seed) -> dict[str, Any]:
     n = X.shape[1]
     y = np.maximum(X @ w_star, 0.0)
-    lam, c1 = relu_gate_moments(X, y)
-    lam_true, c1_true = relu_gate_moments(X, w_star=w_star)
-    eta = modified_sgd_step_size(X, y)
-    pred = modified_sgd_rate(X, y)
-    exact = modified_sgd_exact_rate(X, y, eta)
+    lam, c1 = rg.relu_gate_moments(X, y)
+    lam_true, c1_true = rg.relu_gate_moments(X, w_star=w_star)
+    eta = rg.modified_sgd_step_size(X, y)
+    pred = rg.modified_sgd_rate(X, y)
+    exact = rg.modified_sgd_exact_rate(X, y, eta)
     w1 = rng.standard_normal(n)
     w1 *= W_NORM / np.linalg.norm(w1)
-    d2 = np.stack(
-        [
-            np.sum(
-                (modified_sgd_relu(X, y, eta, T, w1=w1, seed=seed * 1000 + r).trajectory - w_star)
-                ** 2,
-                axis=1,
-            )
-            for r in range(runs)
-        ]
-    )
+    trajs = [
+        rg.modified_sgd_relu(X, y, eta, T, w1=w1, seed=seed * 1000 + r).trajectory
+        for r in range(runs)
+    ]
+    d2 = np.sum((np.stack(trajs) - w_star) ** 2, axis=2)  # (runs, T + 1)
     per_run = [fitted_rate(row) for row in d2]
     ms = d2.mean(axis=0)
     ms_rate = fitted_rate(ms)
@@ -125,7 +109,7 @@ def _sgd_cell(X, w_star, T, runs, rng, seed) -> dict[str, Any]:
 
 
 def _glm_cell(X, w_star, act, nu, adversary, eps) -> dict[str, Any]:
-    fn, L = GATE_ACTIVATIONS[act]
+    fn, L = rg.GATE_ACTIVATIONS[act]
     clean = fn(X @ w_star)
     y = clean.copy()
     adv = None
@@ -143,10 +127,10 @@ def _glm_cell(X, w_star, act, nu, adversary, eps) -> dict[str, Any]:
         def adv(t: int, w: np.ndarray) -> np.ndarray:
             return nu * np.where(fn(X @ w) >= clean, 1.0, -1.0)
 
-    T = glmtron_steps(W_NORM, eps)
-    res = glmtron(X, y, act, T, adversary=adv)
+    T = rg.glmtron_steps(W_NORM, eps)
+    res = rg.glmtron(X, y, act, T, adversary=adv)
     risks = np.mean((fn(res.trajectory @ X.T) - clean) ** 2, axis=1)
-    bound = glmtron_risk_bound(eps, nu, W_NORM, L)
+    bound = rg.glmtron_risk_bound(eps, nu, W_NORM, L)
     return {
         "final": float(risks[-1]),
         "best": float(risks.min()),
@@ -167,7 +151,7 @@ def _noise_cell(X, w_star, i_max, runs, s1, s2, delta, rng, seed) -> dict[str, A
     for frac in (0.5, 0.25, 0.1, 0.05, 0.025, 0.01, 0.005):
         eta = frac / (C * C * math.sqrt(2 * i_max))
         try:
-            guar = confinement_guarantee(
+            guar = rg.confinement_guarantee(
                 eta, i_max, C=C, n=n, dist0=3.0, S1=s1, zeta2_std=s2, delta=delta
             )
             break
@@ -175,17 +159,17 @@ def _noise_cell(X, w_star, i_max, runs, s1, s2, delta, rng, seed) -> dict[str, A
             continue
     else:  # pragma: no cover - the grid always reaches a valid step for these sizes
         raise RuntimeError("no step size gives a nontrivial confinement guarantee")
-    printed = confinement_guarantee(
+    printed = rg.confinement_guarantee(
         eta, i_max, C=C, n=n, dist0=3.0, S1=s1, zeta2_std=s2, delta=delta, k_power=1
     )
     half = 0.5 / (C * C * math.sqrt(2 * i_max))
-    printed_half = confinement_guarantee(
+    printed_half = rg.confinement_guarantee(
         half, i_max, C=C, n=n, dist0=3.0, S1=s1, zeta2_std=s2, delta=delta, k_power=1
     ).radius
     maxd, final = [], []
     curve = None
     for r in range(runs):
-        res = noise_assisted_subgradient(
+        res = rg.noise_assisted_subgradient(
             X, y, eta, i_max, zeta1_radius=s1, zeta2_std=s2, w0=w0, seed=seed * 1000 + r
         )
         d = res.distances(w_star)
@@ -225,17 +209,8 @@ def _row(method, dist, setting, quantity, measured, thesis, within) -> dict[str,
 @register_study("relu_gate")
 def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     """Run the ReLU-gate study (see the module docstring); ``quick`` is a smoke test."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t_start = time.perf_counter()
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must contain at least one seed")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
     dim, n_samples = (4, 400) if quick else (6, 2000)
     sgd_T, sgd_runs = (2000, 4) if quick else (20000, 16)
     eps = 0.04 if quick else 0.01
@@ -294,34 +269,26 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
                 (within, len(per)),
             )
         )
-        ms = [c["ms_rate"] for c in cells]
-        ms_within = sum(c["ms_rate"] <= c["pred"] for c in cells)
-        rows.append(
-            _row(
-                "modified_sgd",
-                dist,
-                "mean over runs",
-                "fitted rate of E||w-w*||^2",
-                ms,
-                [c["pred"] for c in cells],
-                (ms_within, len(cells)),
+        n_within = {}
+        for key, setting, quantity in (
+            ("ms_rate", "mean over runs", "fitted rate of E||w-w*||^2"),
+            ("exact", "oracle", "exact rate of E||w-w*||^2"),
+        ):
+            vals = [c[key] for c in cells]
+            n_within[key] = sum(c[key] <= c["pred"] for c in cells)
+            rows.append(
+                _row(
+                    "modified_sgd",
+                    dist,
+                    setting,
+                    quantity,
+                    vals,
+                    [c["pred"] for c in cells],
+                    (n_within[key], len(cells)),
+                )
             )
-        )
-        ex = [c["exact"] for c in cells]
-        ex_within = sum(c["exact"] <= c["pred"] for c in cells)
-        rows.append(
-            _row(
-                "modified_sgd",
-                dist,
-                "oracle",
-                "exact rate of E||w-w*||^2",
-                ex,
-                [c["pred"] for c in cells],
-                (ex_within, len(cells)),
-            )
-        )
-        sgd_ok_all &= within == len(per) and ms_within == len(cells)
-        exact_ok &= ex_within == len(cells)
+        sgd_ok_all &= within == len(per) and n_within["ms_rate"] == len(cells)
+        exact_ok &= n_within["exact"] == len(cells)
         env_all += [c["envelope"] for c in cells]
         ratio_all += [math.log(r) / math.log(c["pred"]) for c in cells for r in c["per_run"]]
     ind_ok = all(c["indicator_match"] for d in DISTRIBUTIONS for c in sgd[d])
@@ -461,7 +428,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ]
 
     # ---- figure
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plotting.pyplot().subplots(figsize=(7, 4.2))
     for key, label in (
         ("sgd", "modified SGD (Alg. 2), realizable"),
         ("glmtron", f"GLM-Tron (Alg. 4), ReLU, nu={nus[-1]} adaptive adversary"),
@@ -469,14 +436,14 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ):
         ax.loglog(np.arange(1, len(curves[key]) + 1), curves[key], label=label)
     ax.axhline(curves["radius"], ls="--", c="gray", label=f"r* (Thm 3.4.1, delta={delta})")
-    ax.set_xlabel("step t + 1")
-    ax.set_ylabel("||w_t - w*||")
-    ax.set_title(f"ReLU gate, {DISTRIBUTIONS[0]} inputs, n={dim}, seed {seeds[0]}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig_name = "relu_gate_distance.png"
-    fig.savefig(out_dir / fig_name, dpi=120)
-    plt.close(fig)
+    plotting.style_axes(
+        ax,
+        xlabel="step t + 1",
+        ylabel="||w_t - w*||",
+        title=f"ReLU gate, {DISTRIBUTIONS[0]} inputs, n={dim}, seed {seeds[0]}",
+        legend=8,
+    )
+    fig_name = plotting.save_figure(fig, out_dir, "relu_gate_distance.png", dpi=120)
 
     setup = (
         f"Teachers: n={dim} features, {n_samples} samples per (distribution, seed); inputs "

@@ -224,32 +224,40 @@ def _as_tensor(x: object, name: str) -> torch.Tensor:
     return t
 
 
+def _check_data(
+    U: object, v: object | None, d: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``U`` as a d x N tensor (``d`` rows when given) and ``v`` (if given) of length N."""
+    Ut = _as_tensor(U, "U")
+    if Ut.ndim != 2 or (d is not None and Ut.shape[0] != d):
+        rows = "" if d is None else f" with d = W.shape[1] = {d}"
+        raise ValueError(
+            f"U must be d x N{rows} (columns are the inputs u_i); got shape {tuple(Ut.shape)}"
+        )
+    if v is None:
+        return Ut, None
+    vt = _as_tensor(v, "v")
+    if vt.ndim != 1 or vt.shape[0] != Ut.shape[1]:
+        raise ValueError(
+            f"v must be a vector of length N = U.shape[1] = {Ut.shape[1]}; "
+            f"got shape {tuple(vt.shape)}"
+        )
+    return Ut, vt
+
+
 def _check_problem(
     W: object, theta: object, U: object, v: object | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     Wt = _as_tensor(W, "W")
     th = _as_tensor(theta, "theta")
-    Ut = _as_tensor(U, "U")
     if Wt.ndim != 2:
         raise ValueError(f"W must be a 2-D (n x d) matrix; got shape {tuple(Wt.shape)}")
-    if Ut.ndim != 2 or Ut.shape[0] != Wt.shape[1]:
-        raise ValueError(
-            f"U must be d x N with d = W.shape[1] = {Wt.shape[1]} (columns are the inputs u_i); "
-            f"got shape {tuple(Ut.shape)}"
-        )
+    Ut, vt = _check_data(U, v, d=Wt.shape[1])
     if th.ndim != 1 or th.shape[0] != Wt.shape[0]:
         raise ValueError(
             f"theta must be a vector of length n = W.shape[0] = {Wt.shape[0]}; "
             f"got shape {tuple(th.shape)}"
         )
-    vt = None
-    if v is not None:
-        vt = _as_tensor(v, "v")
-        if vt.ndim != 1 or vt.shape[0] != Ut.shape[1]:
-            raise ValueError(
-                f"v must be a vector of length N = U.shape[1] = {Ut.shape[1]}; "
-                f"got shape {tuple(vt.shape)}"
-            )
     return Wt, th, Ut, vt
 
 
@@ -435,12 +443,7 @@ def lemma54_bound(
     Remark 5.6: then ``L`` is constant along Algorithm 1).
     """
     act = get_sgd_gd_activation(activation)
-    Ut = _as_tensor(U, "U")
-    vt = _as_tensor(v, "v")
-    if Ut.ndim != 2 or vt.ndim != 1 or vt.shape[0] != Ut.shape[1]:
-        raise ValueError(
-            f"U must be d x N and v of length N; got U {tuple(Ut.shape)}, v {tuple(vt.shape)}"
-        )
+    Ut, vt = _check_data(U, v)
     n = _check_pos_int(n, "n")
     if (theta is None) == (radius is None):
         raise ValueError("give exactly one of theta (bound at theta) or radius (uniform bound)")
@@ -581,14 +584,7 @@ def sgd_gd(
         :class:`OuterDiagnostics` per outer step.
     """
     act = get_sgd_gd_activation(activation)
-    Ut = _as_tensor(U, "U")
-    vt = _as_tensor(v, "v")
-    if Ut.ndim != 2:
-        raise ValueError(f"U must be a d x N matrix (inputs as columns); got {tuple(Ut.shape)}")
-    if vt.ndim != 1 or vt.shape[0] != Ut.shape[1]:
-        raise ValueError(
-            f"v must have length N = U.shape[1] = {Ut.shape[1]}; got {tuple(vt.shape)}"
-        )
+    Ut, vt = _check_data(U, v)
     d, N = Ut.shape
     n = _check_pos_int(n, "n")
     if n > d:

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from dante.experiments.study import Claim, StudyResult, register_study
+from dante.experiments import plotting
+from dante.experiments.study import Claim, StudyResult, register_study, study_arguments
 from dante.shallow.sgd_gd import (
     ACTIVATIONS,
     SGDGDResult,
@@ -120,13 +121,9 @@ def _run_one(
 def _figures(
     out_dir: Path, sweep: Sequence[int], runs: dict[str, list[dict[str, Any]]]
 ) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    names: list[str] = []
+    plt = plotting.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     x = np.asarray(sweep, dtype=float)
     for i, (act, rs) in enumerate(runs.items()):
@@ -143,18 +140,13 @@ def _figures(
     axes[0].set_xticks(x)
     axes[0].set_xticklabels([str(int(t)) for t in x])
     axes[0].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axes[0].set_xlabel("N_o (= N_i)")
-    axes[0].set_ylabel("min_k ||grad_W f||_F^2")
-    axes[0].set_title("final running min vs N_o")
-    axes[0].legend(fontsize=8)
-    axes[1].set_xlabel("outer step k + 1 (longest run)")
-    axes[1].set_ylabel("running min ||grad_W f||_F^2")
-    axes[1].set_title("running min along the trajectory")
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sgd_gd_grad_rate.png", dpi=110)
-    plt.close(fig)
-    names.append("sgd_gd_grad_rate.png")
+    for ax, xlabel, ylabel, title in (
+        (axes[0], "N_o (= N_i)", "min_k ||grad_W f||_F^2", "final running min vs N_o"),
+        (axes[1], "outer step k + 1 (longest run)", "running min ||grad_W f||_F^2",
+         "running min along the trajectory"),
+    ):
+        plotting.style_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, legend=8)
+    names = [plotting.save_figure(fig, out_dir, "sgd_gd_grad_rate.png")]
 
     fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.4), sharey=True)
     axes = np.atleast_1d(axes)
@@ -164,14 +156,9 @@ def _figures(
         cert = res.column("certificate")
         ax.semilogy(kk, res.column("f"), label="f")
         ax.semilogy(kk, np.where(np.isfinite(cert), cert, np.nan), label="certificate")
-        ax.set_title(act)
-        ax.set_xlabel("outer step k")
-    axes[0].set_ylabel("value")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sgd_gd_certificate.png", dpi=110)
-    plt.close(fig)
-    names.append("sgd_gd_certificate.png")
+        plotting.style_axes(ax, title=act, xlabel="outer step k")
+    plotting.style_axes(axes[0], ylabel="value", legend=8)
+    names.append(plotting.save_figure(fig, out_dir, "sgd_gd_certificate.png"))
     return names
 
 
@@ -186,13 +173,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ``W_0`` i.i.d. ``N(0, 1)``, ``theta_0`` i.i.d. ``N(0, 1/n)``, the same for
     every ``N_o``; ``R = 3 ||theta*||`` (the ball holds ``theta*``).
     """
-    if not isinstance(quick, bool):
-        raise TypeError(f"quick must be a bool; got {quick!r}")
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must be a non-empty sequence of ints")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
     if quick:
         d = n = 4
         N = 12

@@ -57,8 +57,7 @@ __all__ = [
     "init_weights",
     "match_columns",
     "matched_error",
-    "nwh_gradient",
-    "nwh_loss",
+    "nwh_loss_and_gradient",
     "nwh_train",
 ]
 
@@ -91,20 +90,6 @@ def _check_wy(W: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     return W.astype(Y.dtype, copy=False), Y
 
 
-def _loss_and_grad(
-    W: np.ndarray, Y: np.ndarray, b: float | np.ndarray, activation: str, threshold: float
-) -> tuple[float, np.ndarray]:
-    """Batch loss and NWH approximate gradient in one pass (``W``, ``Y`` checked)."""
-    X = encode(W, Y, b, activation, threshold)
-    R = Y - X @ W.T  # residuals y - W x, shape (N, n)
-    N = Y.shape[0]
-    loss = 0.5 * float(np.einsum("ij,ij->", R, R)) / N
-    # on the support x_i = W_i^T y + b_i for both activations, so 1{x_i != 0}(W_i^T y + b_i) = x_i
-    term1 = R.T @ X  # sum_s x_i r_s
-    term2 = Y.T @ ((X != 0) * (R @ W))  # sum_s 1{x_i != 0} (W_i^T r_s) y_s
-    return loss, -(term1 + term2) / N
-
-
 def encode(
     W: np.ndarray,
     Y: np.ndarray,
@@ -127,35 +112,30 @@ def encode(
     return Z * (np.abs(Z) > threshold)
 
 
-def nwh_loss(
+def nwh_loss_and_gradient(
     W: np.ndarray,
     Y: np.ndarray,
     b: float | np.ndarray = 0.0,
     activation: str = "relu",
     threshold: float = 0.5,
-) -> float:
-    """Mean over rows of ``1/2 ||y - W sigma(W^T y + b)||^2`` (NWH Sec. 2.1)."""
-    W, Y = _check_wy(W, Y)
-    X = encode(W, Y, b, activation, threshold)
-    R = Y - X @ W.T
-    return 0.5 * float(np.einsum("ij,ij->", R, R)) / Y.shape[0]
+) -> tuple[float, np.ndarray]:
+    """Batch loss and the approximate gradient ``g`` of NWH Sec. 5, in one pass.
 
-
-def nwh_gradient(
-    W: np.ndarray,
-    Y: np.ndarray,
-    b: float | np.ndarray = 0.0,
-    activation: str = "relu",
-    threshold: float = 0.5,
-) -> np.ndarray:
-    """Approximate gradient ``g`` of NWH Sec. 5 (eq. (5) with the batch mean).
-
+    The loss is the mean over rows of ``1/2 ||y - W sigma(W^T y + b)||^2`` (NWH
+    Sec. 2.1); ``g`` is eq. (5) with the batch mean,
     ``g_i = -mean_s 1{x_i != 0} ((W_i^T y + b_i) I + y W_i^T)(y - W x)``,
-    returned as an ``(n, m)`` matrix whose column ``i`` is ``g_i``.
+    returned as an ``(n, m)`` matrix whose column ``i`` is ``g_i``. Arguments
+    as for :func:`encode`.
     """
     W, Y = _check_wy(W, Y)
-    _check_activation(activation)
-    return _loss_and_grad(W, Y, b, activation, threshold)[1]
+    X = encode(W, Y, b, activation, threshold)
+    R = Y - X @ W.T  # residuals y - W x, shape (N, n)
+    N = Y.shape[0]
+    loss = 0.5 * float(np.einsum("ij,ij->", R, R)) / N
+    # on the support x_i = W_i^T y + b_i for both activations, so 1{x_i != 0}(W_i^T y + b_i) = x_i
+    term1 = R.T @ X  # sum_s x_i r_s
+    term2 = Y.T @ ((X != 0) * (R @ W))  # sum_s 1{x_i != 0} (W_i^T r_s) y_s
+    return loss, -(term1 + term2) / N
 
 
 def geometric_bias(
@@ -401,7 +381,7 @@ def nwh_train(
         b = sched(s)
         if A is not None:
             res.errors.append(matched_error(W, A, sign_flips, normalize=False)["fro"])
-        loss, g = _loss_and_grad(W, Y, b, activation, threshold)
+        loss, g = nwh_loss_and_gradient(W, Y, b, activation, threshold)
         res.losses.append(loss)
         res.biases.append(b)
         if s == steps:

@@ -4,16 +4,16 @@ The theory the DANTE papers build on (``001_1787bf99fca4a9f2.txt`` Sec. 3.2-3.4,
 ``000_16cd8e47eb5a686b.txt`` Sec. 3; after Hazan, Levy and Shalev-Shwartz, 2015)
 turned into functions that software can call:
 
-* :func:`slqc_check` / :func:`is_slqc` -- Definition 1 (vectors) and
-  Definition 4 (matrices, Frobenius inner product) of ``001``, checked in
-  closed form;
+* :func:`slqc_check` -- Definition 1 (vectors) and Definition 4 (matrices,
+  Frobenius inner product) of ``001``, checked in closed form with margins
+  (``.holds`` is the verdict);
 * ``kappa_*`` -- the SLQC constants of Theorems 1, 3, 4/5, 6, 7 and
   Corollaries 1/2 of ``001`` (and the sigmoid constant of Hazan et al.);
 * :func:`theory_hyperparameters` -- learning rate, number of steps and
   minibatch size of Theorem 8 of ``001`` (Theorem 3.6 of ``000``);
 * :func:`empirical_kappa` -- the smallest SLQC constant that a set of points
   (e.g. an SNGD trajectory) actually needs;
-* :class:`GLMTeacher`, :func:`make_glm_teacher`, :func:`glm_loss`,
+* :class:`GLMTeacher`, :func:`make_glm_teacher`,
   :func:`glm_loss_and_grad` -- the idealized (realizable) GLM of Definition 2
   of ``001`` with the sigmoid or generalized ReLU link;
 * :func:`run_sngd_glm` -- SNGD (Algorithm 1 of ``001``, through
@@ -47,10 +47,8 @@ __all__ = [
     "SNGDTrace",
     "TheoryHyperparameters",
     "empirical_kappa",
-    "glm_loss",
     "glm_loss_and_grad",
     "glm_loss_bound",
-    "is_slqc",
     "kappa_generalized_relu",
     "kappa_hidden_layer",
     "kappa_relu",
@@ -243,21 +241,6 @@ def slqc_check(
         ball_clause=bool(ball),
         kappa_min=float(kmin),
     )
-
-
-def is_slqc(
-    f: Callable[[Any], Any] | float,
-    grad: Callable[[Any], Any] | ArrayLike,
-    x: ArrayLike,
-    z: ArrayLike,
-    eps: float,
-    kappa: float,
-) -> bool:
-    """Whether ``f`` is ``(eps, kappa, z)``-SLQC at ``x`` (Definition 1/4 of ``001``).
-
-    See :func:`slqc_check` for the arguments and for the margins.
-    """
-    return slqc_check(f, grad, x, z, eps, kappa).holds
 
 
 # ----------------------------------------------------------------------------
@@ -626,28 +609,6 @@ def glm_loss_and_grad(
     loss = (r * r).mean()
     grad = X.T @ (dphi * r) * (2.0 / X.shape[0])
     return loss, grad
-
-
-def glm_loss(
-    w: torch.Tensor,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    activation: str,
-    a: float = 0.5,
-    b: float = 1.0,
-) -> torch.Tensor:
-    """The GLM squared loss of :func:`glm_loss_and_grad` alone (differentiable by autograd
-    for the sigmoid; the ReLU family goes through :func:`dante.activations.generalized_relu`
-    so autograd gives the papers' subgradient)."""
-    act = _check_activation(activation)
-    u = X @ w
-    if act == "sigmoid":
-        phi = torch.sigmoid(u)
-    else:
-        from dante.activations import generalized_relu
-
-        phi = generalized_relu(u, 0.0 if act == "relu" else a, b)
-    return ((phi - y) ** 2).mean()
 
 
 def glm_loss_bound(activation: str, radius: float, a: float = 0.5, b: float = 1.0) -> float:

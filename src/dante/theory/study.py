@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from dante.experiments.study import Claim, StudyResult, register_study
+from dante.experiments import plotting
+from dante.experiments.study import Claim, StudyResult, register_study, study_arguments
 from dante.theory.slqc import (
     glm_loss_bound,
     make_glm_teacher,
@@ -44,13 +45,9 @@ def _plot(
     w_norms,
     eps: float,
     cap: int,
-    path: Path,
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    out_dir: Path,
+) -> str:
+    plt = plotting.pyplot()
     n = len(w_norms)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
     colors = {"sigmoid": "tab:red", "generalized_relu": "tab:blue"}
@@ -67,15 +64,10 @@ def _plot(
                 )
         ax.axhline(3 * eps, color="k", ls="--", lw=0.8, label="3 eps")
         ax.axvline(cap, color="gray", ls=":", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_title(f"||w*|| = {W:g}")
-        ax.set_xlabel("SNGD step")
+        plotting.style_axes(ax, xscale="log", xlabel="SNGD step", title=f"||w*|| = {W:g}")
         ax.set_ylim(1e-10, None)
-    axes[0][0].set_ylabel("f(w_t) - f*")
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plotting.style_axes(axes[0][0], ylabel="f(w_t) - f*", legend=8)
+    return plotting.save_figure(fig, out_dir, "slqc_excess.png")
 
 
 @register_study("slqc")
@@ -105,11 +97,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         Where ``slqc_excess.png`` is written.
     """
     t_start = time.perf_counter()
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("'seeds' must contain at least one seed")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds, out_dir = study_arguments(quick, seeds, out_dir)
     if quick:
         seeds = seeds[:1]
     w_norms = (1.0, 2.0) if quick else (1.0, 2.0, 4.0, 6.0)
@@ -206,8 +194,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
                 }
             )
 
-    fig_name = "slqc_excess.png"
-    _plot(curves, w_norms, eps, cap, out_dir / fig_name)
+    fig_name = _plot(curves, w_norms, eps, cap, out_dir)
 
     # ---- claims -------------------------------------------------------------
     claims: list[Claim] = []
