@@ -235,13 +235,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _add_reproduce_parser(sub: Any) -> None:
     p = sub.add_parser(
         "reproduce",
-        help="reproduce a table or figure of the DANTE paper",
-        description="Run an experiment spec (or 'all'), write per-experiment JSON and PNG "
-        "figures, and regenerate RESULTS.md.",
+        help="reproduce a table or figure of the DANTE paper, or a study of the other papers",
+        description="Run an experiment spec or a study (or 'all'), write per-experiment JSON "
+        "and PNG figures, and regenerate RESULTS.md. Studies run on the CPU and ignore "
+        "--device and --only.",
     )
-    p.add_argument("name", nargs="?", help="experiment name, a YAML path, or 'all'")
-    p.add_argument("--list", action="store_true", help="list the experiments and exit")
-    p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
+    p.add_argument("name", nargs="?", help="experiment or study name, a YAML path, or 'all'")
+    p.add_argument(
+        "--list", action="store_true", help="list the experiments and the studies and exit"
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="override the number of seeds (a study runs seeds 0..N-1; default 3)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -264,7 +272,7 @@ def _add_reproduce_parser(sub: Any) -> None:
         "--report-only",
         action="store_true",
         help="run nothing: rebuild the summary JSON, figures and RESULTS.md from "
-        "the finished cells in --out",
+        "the finished cells and study JSON files in --out",
     )
     p.set_defaults(func=_cmd_reproduce)
 
@@ -277,17 +285,21 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         run_experiment,
         write_results_md,
     )
+    from .experiments.studies import list_studies, run_named_study, split_names, study_summary
 
     if args.list:
         for name in list_experiments():
-            spec = load_spec(name)
-            print(f"{name:8s} {spec.title}")
+            print(f"{name:17s} {load_spec(name).title}")
+        for name in list_studies():
+            print(f"{name:17s} study: {study_summary(name)}")
         return 0
     if not args.name:
-        raise ValueError("name an experiment (see `dante reproduce --list`) or 'all'")
+        raise ValueError("name an experiment or study (see `dante reproduce --list`) or 'all'")
     if args.seeds is not None and args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    names = list_experiments() if args.name == "all" else [args.name]
+    names, studies = split_names(args.name)
+    if args.only is not None and not names:
+        raise ValueError(f"--only selects cells of a DANTE experiment; {args.name!r} is a study")
     specs = [load_spec(n, quick=args.quick) for n in names]  # validate all before running
     if args.seeds is not None:
         specs = [s.model_copy(update={"seeds": args.seeds}) for s in specs]
@@ -300,6 +312,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         )
         for path in plot_experiment(payload, fig_dir):
             print(f"  figure {path}")
+    for name in [] if args.report_only else studies:  # a study's JSON is its report
+        seeds = None if args.seeds is None else list(range(args.seeds))
+        payload = run_named_study(name, out, fig_dir, quick=args.quick, seeds=seeds)
+        for fig in payload["figures"]:
+            print(f"  figure {fig_dir / fig}")
     write_results_md(out, md)
     print(f"wrote {md}")
     return 0

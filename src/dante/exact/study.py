@@ -78,7 +78,7 @@ def _train(X: np.ndarray, y: np.ndarray, width: int, seed: int, kw: dict, epochs
 
 @register_study("exact_erm")
 def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
-    """Certified optimum vs DANTE and SGD on tiny depth-2 ReLU regressions."""
+    """Certified ERM optimum (``003``, Algorithm 1) vs DANTE and SGD on tiny ReLU regressions."""
     seeds, out_dir = study_arguments(quick, seeds, out_dir)
     plt = plotting.pyplot()
     if quick:

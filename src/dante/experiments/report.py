@@ -1,20 +1,23 @@
-"""Figures and ``docs/RESULTS.md`` generated from experiment results.
+"""Figures and ``docs/RESULTS.md`` generated from experiment and study results.
 
 Nothing here is typed by hand: every number in RESULTS.md comes from the
-per-experiment JSON files written by :func:`dante.experiments.run_experiment`
-or from the paper numbers recorded in the experiment specs.
+per-experiment JSON files written by :func:`dante.experiments.run_experiment`,
+from the paper numbers recorded in the experiment specs, or from the study
+JSON files written by :func:`dante.experiments.studies.run_named_study`.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..reporting import atomic_write_text
+from . import plotting
+from .study import STUDY_KIND
 
 __all__ = ["plot_experiment", "write_results_md"]
 
@@ -37,19 +40,9 @@ def _color(key: str, i: int) -> str:
     return _COLORS.get(key, f"C{i % 10}")
 
 
-def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    os.replace(tmp, path)
-
-
 def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
     """Curves (x = weights updated) per cell, and reconstruction grids."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = plotting.pyplot()
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
     cells = payload["cells"]
@@ -84,11 +77,8 @@ def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
                     ax.set_xlabel("weights updated", fontsize=8)
                 if c == 0:
                     ax.legend(fontsize=6)
-        fig.tight_layout()
-        path = fig_dir / f"{payload['name']}_curves.png"
-        _save(fig, path)
-        plt.close(fig)
-        written.append(path)
+        name = plotting.save_figure(fig, fig_dir, f"{payload['name']}_curves.png", dpi=100)
+        written.append(fig_dir / name)
     for cell in cells:
         rec = cell.get("reconstructions")
         if not rec or not rec.get("feature_shape"):
@@ -109,11 +99,8 @@ def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
                 ax.set_yticks([])
                 if c == 0:
                     ax.set_ylabel(row, fontsize=7)
-        fig.tight_layout()
-        path = fig_dir / f"{payload['name']}_{cell['cell']}_reconstructions.png"
-        _save(fig, path)
-        plt.close(fig)
-        written.append(path)
+        name = f"{payload['name']}_{cell['cell']}_reconstructions.png"
+        written.append(fig_dir / plotting.save_figure(fig, fig_dir, name, dpi=100))
     return written
 
 
@@ -220,8 +207,73 @@ def _experiment_section(payload: dict[str, Any], fig_rel: str) -> list[str]:
     return lines
 
 
+def _cell(value: Any) -> str:
+    """One markdown table cell: numbers to 4 significant digits, NaN/None as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        text = "-"
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    return _md_text(text).replace("|", "\\|")
+
+
+def _md_text(text: str) -> str:
+    """Plain text for markdown: ``*`` (``w*``, ``A*``) escaped, newlines as spaces."""
+    return str(text).replace("*", "\\*").replace("\n", " ")
+
+
+def _markdown_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _study_section(payload: dict[str, Any], fig_dir: Path) -> list[str]:
+    """A study's section: source, setup, seeds, its rows and its claims as tables, figures."""
+    lines = [f"## {payload['name']}: {payload['title']}", ""]
+    if payload.get("quick"):
+        lines += ["**Quick mode (smoke-test sizes): not a reproduction.**", ""]
+    seeds = ", ".join(str(s) for s in payload.get("seeds", []))
+    lines += [
+        f"Source: {_md_text(payload['source'])}. Seeds: {seeds or '-'}; "
+        f"wall time {payload.get('wall_seconds', 0.0) / 60:.1f} min. "
+        f"Regenerate: `dante reproduce {payload['name']}`.",
+        "",
+        f"Setup: {_md_text(payload['setup'])}",
+        "",
+    ]
+    rows = payload.get("rows", [])
+    if rows:
+        header = list(rows[0])
+        header += [k for r in rows for k in r if k not in header]
+        lines += _markdown_table(header, [[r.get(k) for k in header] for r in rows]) + [""]
+    claims = payload.get("claims", [])
+    if claims:
+        lines += ["Claims checked:", ""]
+        lines += ["| claim | holds | evidence |", "|---|---|---|"]
+        lines += [
+            f"| {_cell(c['claim'])} | {'yes' if c['holds'] else '**no**'} | "
+            f"{_cell(c['evidence'])} |"
+            for c in claims
+        ]
+        lines.append("")
+    for name in payload.get("figures", []):
+        if (fig_dir / name).exists():
+            lines += [f"![{Path(name).stem}](figures/{name})", ""]
+    return lines
+
+
 def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
-    """Regenerate RESULTS.md from every ``<results_dir>/*.json``."""
+    """Regenerate RESULTS.md from every ``<results_dir>/*.json``.
+
+    DANTE experiments (written by :func:`~dante.experiments.run_experiment`)
+    come first, then the studies of the other seed papers (written by
+    :func:`~dante.experiments.studies.run_named_study`), each in its own
+    section; figures are looked up in the ``figures`` folder next to ``md_path``.
+    """
     results_dir, md_path = Path(results_dir), Path(md_path)
     payloads = []
     for p in sorted(results_dir.glob("*.json")):
@@ -241,7 +293,21 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
         "",
     ]
     fig_dir = md_path.parent / "figures"
+    studies = [p for p in payloads if p.get("kind") == STUDY_KIND]
     for payload in payloads:
-        lines += _experiment_section(payload, str(fig_dir))
+        if payload.get("kind") != STUDY_KIND:
+            lines += _experiment_section(payload, str(fig_dir))
+    if studies:
+        lines += [
+            "# Studies of the other seed papers",
+            "",
+            "Each study checks statements of a paper (theorems, tables, figures) on data it "
+            "generates; \"holds\" is decided by the study's code from the numbers in its table, "
+            "never by hand. What each algorithm implements and the choices the papers leave "
+            "open are in [SHALLOW.md](SHALLOW.md).",
+            "",
+        ]
+    for payload in studies:
+        lines += _study_section(payload, fig_dir)
     atomic_write_text(md_path, "\n".join(lines) + "\n")
     return md_path

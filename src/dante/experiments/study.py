@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STUDIES", "Claim", "StudyResult", "register_study", "study_arguments"]
+__all__ = ["STUDIES", "STUDY_KIND", "Claim", "StudyResult", "register_study", "study_arguments"]
+
+#: the ``kind`` field that marks a study's JSON in a results folder
+STUDY_KIND = "study"
 
 
 @dataclass

@@ -208,7 +208,11 @@ def _row(method, dist, setting, quantity, measured, thesis, within) -> dict[str,
 
 @register_study("relu_gate")
 def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
-    """Run the ReLU-gate study (see the module docstring); ``quick`` is a smoke test."""
+    """Modified SGD, noise-assisted GD and GLM-Tron on ReLU gates (``003``, Ch. 3.3-3.5).
+
+    See the module docstring for what is measured; ``quick`` is a smoke test
+    (n=4, 400 samples, fewer steps and runs).
+    """
     t_start = time.perf_counter()
     seeds, out_dir = study_arguments(quick, seeds, out_dir)
     dim, n_samples = (4, 400) if quick else (6, 2000)
