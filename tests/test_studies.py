@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -115,3 +116,19 @@ def test_study_arguments_are_checked(tmp_path, quick, seeds, exc, needle):
     with pytest.raises(exc, match=needle):
         study_arguments(quick, seeds, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_packages_export_their_modules_public_names():
+    import dante.exact
+    import dante.shallow
+    import dante.theory
+
+    shared = {"ACTIVATIONS", "sgd_gd"}  # in two modules / the module's own name: stay there
+    for pkg in (dante.theory, dante.shallow, dante.exact):
+        for name in pkg.__all__:
+            assert hasattr(pkg, name), f"{pkg.__name__}.{name}"
+        modules = [getattr(pkg, n) for n in pkg.__all__ if isinstance(getattr(pkg, n), ModuleType)]
+        assert modules
+        for mod in modules:  # the algorithm modules; the *study modules are run by name
+            missing = set(mod.__all__) - set(pkg.__all__) - shared
+            assert not missing, (mod.__name__, missing)

@@ -1,4 +1,166 @@
-"""Provable shallow-network algorithms from the other seed papers.
+"""Provable shallow-network algorithms of the other seed papers.
 
-Each module cites its paper; see ``docs/SHALLOW.md``.
-"""
+* :mod:`.relu_gate` -- modified SGD, noise-assisted subgradient dynamics and
+  GLM-Tron for a ReLU gate (``003_a707f9d83869f5a2.txt`` Ch. 3), also as DANTE
+  block solvers (``"relu_gate_sgd"``, ``"glmtron"``, registered on import);
+* :mod:`.sgd_gd` -- Boob & Lan's SGD-GD (``002_16d5585f51d1d631.txt``);
+* :mod:`.generative`, :mod:`.tied_autoencoder` -- NWH's generative models and
+  weight-tied autoencoder (``004_4ea39d312f58ea24.txt``);
+* :mod:`.sparse_coding_ae` -- the sparse-coding ReLU autoencoder of ``003`` Ch. 4.
+
+Names that two modules share stay in their modules: the activation tables
+:data:`.sgd_gd.ACTIVATIONS` and :data:`.tied_autoencoder.ACTIVATIONS`, and the
+function :func:`.sgd_gd.sgd_gd` (``dante.shallow.sgd_gd`` is the module). The studies
+(``*_study.py``) are run by ``dante reproduce``; see ``docs/SHALLOW.md``."""
+
+from __future__ import annotations
+
+from . import generative, relu_gate, sgd_gd, sparse_coding_ae, tied_autoencoder
+from .generative import (
+    CODE_MODELS,
+    BilinearModel,
+    incoherence,
+    normalize_columns,
+    random_dictionary,
+    sparse_magnitude_upper,
+)
+from .relu_gate import (
+    GATE_ACTIVATIONS,
+    ConfinementGuarantee,
+    GLMOutputRoundRobin,
+    GLMTronResult,
+    GLMTronSolver,
+    IterateResult,
+    ModifiedSGDSolver,
+    confinement_failure_bound,
+    confinement_guarantee,
+    confinement_radius,
+    effective_risk,
+    glmtron,
+    glmtron_risk_bound,
+    glmtron_steps,
+    modified_sgd_exact_rate,
+    modified_sgd_rate,
+    modified_sgd_relu,
+    modified_sgd_step_size,
+    noise_assisted_subgradient,
+    relu_gate_moments,
+    relu_subgradient,
+)
+from .sgd_gd import (
+    SMOOTH_ACTIVATIONS,
+    C1Screen,
+    OuterDiagnostics,
+    SGDGDActivation,
+    SGDGDResult,
+    certificate_bound,
+    d_matrix,
+    get_sgd_gd_activation,
+    gradients,
+    lemma54_bound,
+    lemma54_constants,
+    objective,
+    project_ball,
+    screen_condition_c1,
+    sigma_min_d_sq,
+    theorem59_bound,
+    theta_smoothness,
+)
+from .sparse_coding_ae import (
+    GDResult,
+    expected_gradient_norm,
+    gradient_descent,
+    perturb_rows,
+    sc_forward,
+    sc_gradient,
+    sc_loss,
+    support_size,
+    thesis_data,
+    thesis_eps,
+)
+from .tied_autoencoder import (
+    INITIALIZATIONS,
+    NWHResult,
+    constant_bias,
+    encode,
+    fit_contraction,
+    geometric_bias,
+    init_weights,
+    match_columns,
+    matched_error,
+    nwh_loss_and_gradient,
+    nwh_train,
+)
+
+__all__ = [
+    "BilinearModel",
+    "C1Screen",
+    "CODE_MODELS",
+    "ConfinementGuarantee",
+    "GATE_ACTIVATIONS",
+    "GDResult",
+    "GLMOutputRoundRobin",
+    "GLMTronResult",
+    "GLMTronSolver",
+    "INITIALIZATIONS",
+    "IterateResult",
+    "ModifiedSGDSolver",
+    "NWHResult",
+    "OuterDiagnostics",
+    "SGDGDActivation",
+    "SGDGDResult",
+    "SMOOTH_ACTIVATIONS",
+    "certificate_bound",
+    "confinement_failure_bound",
+    "confinement_guarantee",
+    "confinement_radius",
+    "constant_bias",
+    "d_matrix",
+    "effective_risk",
+    "encode",
+    "expected_gradient_norm",
+    "fit_contraction",
+    "generative",
+    "geometric_bias",
+    "get_sgd_gd_activation",
+    "glmtron",
+    "glmtron_risk_bound",
+    "glmtron_steps",
+    "gradient_descent",
+    "gradients",
+    "incoherence",
+    "init_weights",
+    "lemma54_bound",
+    "lemma54_constants",
+    "match_columns",
+    "matched_error",
+    "modified_sgd_exact_rate",
+    "modified_sgd_rate",
+    "modified_sgd_relu",
+    "modified_sgd_step_size",
+    "noise_assisted_subgradient",
+    "normalize_columns",
+    "nwh_loss_and_gradient",
+    "nwh_train",
+    "objective",
+    "perturb_rows",
+    "project_ball",
+    "random_dictionary",
+    "relu_gate",
+    "relu_gate_moments",
+    "relu_subgradient",
+    "sc_forward",
+    "sc_gradient",
+    "sc_loss",
+    "screen_condition_c1",
+    "sgd_gd",
+    "sigma_min_d_sq",
+    "sparse_coding_ae",
+    "sparse_magnitude_upper",
+    "support_size",
+    "theorem59_bound",
+    "thesis_data",
+    "thesis_eps",
+    "theta_smoothness",
+    "tied_autoencoder",
+]
