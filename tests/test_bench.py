@@ -21,7 +21,33 @@ def test_performance_md_is_generated_from_measurements(tmp_path):
             "cached": 2.0,
             "max_weight_difference": 0.0,
         },
-        "p4": {"n_exponent": 1.04, "width_exponent": 1.3},
+        "p4": {
+            "n_exponent": 1.04,
+            "width_exponent": 1.3,
+            "by_n": [(1000, 0.1), (10000, 1.0)],
+            "by_width": [(64, 0.5), (2048, 2.0)],
+            "width_n": 20000,
+        },
+        "p4_memmap": {
+            "n": 1000000,
+            "d": 784,
+            "data_bytes": 3136000000,
+            "runs": [
+                {"cache_memory_gb": "default", "inputs": {"1": "cached", "0": "direct"},
+                 "seconds": 9.0, "peak_rss_bytes": 1.5 * 2**30},
+                {"cache_memory_gb": "0.25", "inputs": {"1": "streamed", "0": "direct"},
+                 "seconds": 12.0, "peak_rss_bytes": 2.5 * 2**30},
+            ],
+        },
+        "p1": [
+            {"loss": "mse", "epochs": 20, "target_accuracy": 0.98, "dante_over_sgd": 1.5,
+             "dante_seconds": 15.0, "sgd_seconds": 10.0, "adam_seconds": None,
+             "dante_over_adam": None, "sgd_lr": 0.3, "dante_lr": 0.1, "adam_lr": 0.001,
+             "sgd_epochs_to_target": 20.0, "dante_epochs_to_target": 25.0,
+             "adam_epochs_to_target": None, "sgd_seconds_per_epoch": 0.5,
+             "dante_seconds_per_epoch": 0.6, "adam_seconds_per_epoch": 0.7,
+             "dante_best_accuracy": 0.981, "adam_best_accuracy": 0.97},
+        ],
         "notes": ["a note"],
     }
     path = tmp_path / "PERFORMANCE.md"
@@ -30,3 +56,9 @@ def test_performance_md_is_generated_from_measurements(tmp_path):
     assert "| P3 frozen-prefix cache speed-up, one sweep of 4-3-2 | 3.50x" in text
     assert "k = 1.04 | 1.0 ± 0.1 | yes" in text and "k = 1.30 | 1.0 ± 0.1 | no" in text
     assert "- a note" in text
+    # the worst run decides the memory goal; the modes are named
+    assert "| 2.50 GiB (cache_memory_gb=default: block 1 cached" in text
+    assert "< 2 GiB | no |" in text
+    # P1 split into passes and cost per pass: 25/20 passes, 0.6/0.5 cost
+    assert "(1.25x)" in text and "costs 1.20x an SGD pass" in text
+    assert "| mse | dante | 0.1 | 15 s | 25 |" in text
