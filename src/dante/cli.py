@@ -151,6 +151,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import copy
 
     from .config import METHODS, make_config
+    from .distributed import (
+        check_batch_size,
+        check_parallel_solver,
+        init_from_env,
+        world_size_from_env,
+    )
     from .reporting import plot_curves, summary_table, write_json
     from .trainer import Trainer
 
@@ -160,7 +166,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
-    ds = _load_dataset(args)
+    # data-parallel under torchrun (docs/DISTRIBUTED.md): check before joining the group
+    check_batch_size(args.batch_size, world_size_from_env(), "--batch-size")
+    world, device = init_from_env(args.device)
+    with world.main_first():  # a dataset download happens once, on rank 0
+        ds = _load_dataset(args)
     reconstruction = args.task == "reconstruction"
     classification = ds.task == "classification" and not reconstruction
     if classification:
@@ -181,8 +191,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         tol=args.tol,
         max_alternations=args.max_alternations,
         seed=args.seed,
-        device=args.device,
-        progress=not args.quiet,
+        device=device,
+        progress=not args.quiet and world.is_main,
         order=args.order,
         reading=args.reading,
         finetune_epochs=args.finetune_epochs,
@@ -194,6 +204,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lr = args.lr if m in _DANTE_FAMILY else args.baseline_lr
         schedule = args.schedule if m in _DANTE_FAMILY else None
         configs[m] = make_config(method=m, lr=lr, schedule=schedule, **common)
+        check_parallel_solver(configs[m].resolved_solver, world.size, f"--methods {m}: solver")
     n_params = sum(p.numel() for p in template.parameters())
     out_dir = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     results: dict[str, dict[str, Any]] = {}
@@ -210,10 +221,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 tol=0.0,
             )
         model = copy.deepcopy(template)
-        res = Trainer(model, cfg).fit(ds.X_train, y_train, ds.X_test, y_test, task=task)
+        res = Trainer(model, cfg, world=world).fit(
+            ds.X_train, y_train, ds.X_test, y_test, task=task
+        )
         if budget is None:
             budget = res.budget.weights_updated
         results[m] = res.to_dict()
+    if not world.is_main:  # every rank holds the same results; rank 0 reports them
+        return 0
     print()
     print(
         f"dataset: {ds.name}  ({len(ds.X_train)} train / {len(ds.X_test)} test)  "

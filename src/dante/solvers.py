@@ -25,6 +25,7 @@ __all__ = [
     "SolverFactory",
     "StepSolver",
     "check_solver",
+    "is_peer_solver",
     "make_solver",
     "register_solver",
 ]
@@ -88,6 +89,12 @@ def register_solver(name: str, factory: Callable[..., Any]) -> None:
 
 
 _NEEDS_CONTEXT: set[str] = set()
+
+
+def is_peer_solver(name: str) -> bool:
+    """Whether ``name`` was added with :func:`register_solver` (a peer method,
+    possibly a :class:`StepSolver`) rather than being a built-in torch optimizer."""
+    return name in _NEEDS_CONTEXT
 
 
 def check_solver(spec: str | SolverFactory) -> str | SolverFactory:

@@ -31,6 +31,7 @@ import torch
 
 from ._pages import FAULT_AROUND, PageReleaser
 from .config import TrainConfig, make_config
+from .distributed import SINGLE, World, check_batch_size, check_parallel_solver
 from .losses import Loss, get_loss
 from .models import LayeredNet
 from .schedules import Schedule, Stage, default_schedule, get_schedule
@@ -189,6 +190,10 @@ class Trainer:
         Overrides the config's solver; a callable ``params -> Optimizer``
         plugs in any torch optimizer.
     callbacks : sequence of Callback, optional
+    world : dante.distributed.World, optional
+        Train data-parallel over these processes (``batch_size`` is then the
+        global minibatch, a multiple of ``world.size``); see
+        :mod:`dante.distributed`. Default: one process.
     **overrides
         Fields of :class:`TrainConfig`.
     """
@@ -201,6 +206,7 @@ class Trainer:
         schedule: str | Schedule | None = None,
         solver: str | SolverFactory | None = None,
         callbacks: Sequence[Callback] = (),
+        world: World | None = None,
         **overrides: Any,
     ) -> None:
         if not isinstance(model, LayeredNet):
@@ -231,6 +237,10 @@ class Trainer:
                 sched = get_schedule("round_robin", order=cfg.order)
             self.schedule = sched
         self.stages: list[Stage] = self.schedule.stages(model)
+        self.world = SINGLE if world is None else world
+        if not isinstance(self.world, World):
+            raise TypeError(f"world must be a dante.distributed.World, got {world!r}")
+        self._check_world()
         self.callbacks = list(callbacks)
         self.device = torch.device(cfg.device)
         self.budget = Budget()
@@ -239,6 +249,14 @@ class Trainer:
         self._generator = torch.Generator().manual_seed(cfg.seed)
         self._epoch = 0
         self._eval_seconds = 0.0
+
+    def _check_world(self) -> None:
+        """Reject, before any work, what a data-parallel run cannot do exactly."""
+        if self.world.size == 1:
+            return
+        check_batch_size(self.config.batch_size, self.world.size)
+        for spec in {self.solver, *(s.solver for s in self.stages if s.solver is not None)}:
+            check_parallel_solver(spec, self.world.size)
 
     # ------------------------------------------------------------------ data
     def _prepare(
@@ -336,15 +354,19 @@ class Trainer:
         total = 0.0
         correct = 0
         pages = data.pages if H is data.X else PageReleaser(None)
-        for i in range(0, len(H), _EVAL_CHUNK):
-            part = H[i : i + _EVAL_CHUNK]
+        lo, hi = self.world.rows(len(H))  # this rank's rows; all of them in one process
+        for i in range(lo, hi, _EVAL_CHUNK):
+            j = min(i + _EVAL_CHUNK, hi)
+            part = H[i:j]
             out = self.model.forward_path(part, path)
             pages.tick(part.nbytes)
-            total += float(self.loss.sum(out, data.T[i : i + _EVAL_CHUNK]))
+            total += float(self.loss.sum(out, data.T[i:j]))
             if data.labels is not None:
                 pred = self.loss.predict(out)
-                correct += int((pred == data.labels[i : i + _EVAL_CHUNK]).sum())
+                correct += int((pred == data.labels[i:j]).sum())
         pages.release()
+        if self.world.size > 1:
+            total, correct = self.world.sum(total, correct)
         out_metrics = {f"{prefix}_loss": total / len(H)}
         if data.labels is not None:
             out_metrics[f"{prefix}_accuracy"] = correct / len(H)
@@ -401,6 +423,11 @@ class Trainer:
                 n_samples=n,
                 loss=self.loss,
             )
+            if self.world.size > 1 and isinstance(self._optimizers[key], StepSolver):
+                raise ValueError(
+                    f"solver {spec!r} returned a StepSolver, which cannot run data-parallel "
+                    f"(world size {self.world.size}); use a torch.optim.Optimizer"
+                )
         return self._optimizers[key]
 
     def _set_trainable(self, block: tuple[int, ...] | None) -> None:
@@ -464,7 +491,9 @@ class Trainer:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
         opt = self._optimizer_for(stage, block, suffix, len(H))
         custom = isinstance(opt, StepSolver)
-        n_block = sum(p.numel() for i in block for p in self.model.block_parameters(i))
+        block_params = [p for i in block for p in self.model.block_parameters(i)]
+        n_block = sum(p.numel() for p in block_params)
+        world = self.world
         self._set_trainable(block)
         for cb in self.callbacks:
             cb.on_phase_start(self, stage, block)
@@ -489,6 +518,8 @@ class Trainer:
                     if limit is not None and budget.weights_updated + n_block > limit:
                         raise _BudgetExhausted
                     idx = perm[start : start + m]
+                    n_global = len(idx)
+                    idx = world.shard(idx)  # this rank's slice of the global minibatch
                     xb = H.index_select(0, idx)
                     tb = stage_target.index_select(0, idx)
                     pages.tick(row_bytes * len(idx))
@@ -500,6 +531,10 @@ class Trainer:
                     else:
                         opt.zero_grad(set_to_none=True)
                         loss = loss_fn(model.forward_path(xb, suffix), tb)
+                        if world.size > 1:
+                            # sum the ranks' scaled gradients BEFORE the solver's one norm
+                            loss.backward()
+                            loss = world.allreduce_grads_(block_params, loss, len(idx) / n_global)
                     if not torch.isfinite(loss):
                         bad = float(loss.detach())
                         raise NonFiniteLossError(
@@ -509,11 +544,12 @@ class Trainer:
                             f"(now {cfg.lr}) or rescale the data."
                         )
                     if not custom:
-                        loss.backward()
+                        if world.size == 1:
+                            loss.backward()
                         opt.step()
                     budget.steps += 1
                     budget.weights_updated += n_block
-                    budget.samples_seen += len(xb)
+                    budget.samples_seen += n_global
                     for cb in self.callbacks:
                         cb.on_step(self, loss)
                 self._epoch += 1
@@ -541,13 +577,16 @@ class Trainer:
         t0 = time.perf_counter()
         total = 0.0
         pages = self._pages_of(stage_in)
+        lo, hi = self.world.rows(len(stage_in))
         with torch.no_grad():
-            for i in range(0, len(stage_in), _EVAL_CHUNK):
-                part = stage_in[i : i + _EVAL_CHUNK]
+            for i in range(lo, hi, _EVAL_CHUNK):
+                j = min(i + _EVAL_CHUNK, hi)
+                part = stage_in[i:j]
                 out = self.model.forward_path(part, stage.path)
-                total += float(self.loss.sum(out, stage_target[i : i + _EVAL_CHUNK]))
+                total += float(self.loss.sum(out, stage_target[i:j]))
                 pages.tick(part.nbytes)
         pages.release()
+        (total,) = self.world.sum(total)  # the same f_t, hence the same stopping rule, on all ranks
         self._eval_seconds += time.perf_counter() - t0
         return total / len(stage_in)
 
@@ -582,6 +621,7 @@ class Trainer:
         self._train, self._test, _ = self._prepare(X, y, X_test, y_test, task)
         self.model.to(self.device)
         self.model.train()
+        self.world.broadcast_(self.model.parameters())  # every rank starts from rank 0's weights
         self._t0 = time.perf_counter()
         self._eval_seconds = 0.0
         result = TrainResult(self.model, cfg, self.history, budget=self.budget)
