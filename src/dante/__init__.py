@@ -19,6 +19,19 @@ from .trainer import Budget, Callback, NonFiniteLossError, Trainer, TrainResult,
 
 __version__ = "0.1.0"
 
+#: scikit-learn estimators, imported from :mod:`dante.sklearn` on first use so
+#: that ``import dante`` does not load scikit-learn's estimator machinery
+_SKLEARN_ESTIMATORS = ("DanteAutoencoder", "DanteClassifier", "DanteRegressor")
+
+
+def __getattr__(name: str):
+    if name in _SKLEARN_ESTIMATORS:
+        from . import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'dante' has no attribute {name!r}")
+
+
 __all__ = [
     "ACTIVATION_NAMES",
     "LOSS_NAMES",
@@ -30,6 +43,9 @@ __all__ = [
     "Backprop",
     "Budget",
     "Callback",
+    "DanteAutoencoder",
+    "DanteClassifier",
+    "DanteRegressor",
     "GeneralizedReLU",
     "GreedyPairs",
     "Layer",
