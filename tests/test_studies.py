@@ -132,3 +132,14 @@ def test_packages_export_their_modules_public_names():
         for mod in modules:  # the algorithm modules; the *study modules are run by name
             missing = set(mod.__all__) - set(pkg.__all__) - shared
             assert not missing, (mod.__name__, missing)
+
+
+def test_one_thread_restores_the_thread_count():
+    import torch
+
+    from dante.experiments.studies import one_thread
+
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
