@@ -105,9 +105,10 @@ def test_mse_classifier_has_no_predict_proba(digits):
     Xtr, Xte, ytr, yte = digits
     clf = DanteClassifier(loss="mse", random_state=0)
     assert not hasattr(clf, "predict_proba")
-    clf.fit(Xtr / 16, ytr)
+    clf.fit(Xtr[:600] / 16, ytr[:600])
     assert not hasattr(clf, "predict_proba")
-    assert clf.score(Xte / 16, yte) > 0.93  # measured 0.96 (the DANTE papers' MSE setting)
+    # the DANTE papers' MSE setting; measured 0.947 (seeds 0-2: 0.936-0.947)
+    assert clf.score(Xte / 16, yte) > 0.9
 
 
 def test_grid_search_over_pipeline(digits):
@@ -157,8 +158,8 @@ def test_autoencoder_against_pca(digits):
     # Eckart-Young: a linear decoder from a 16-d code reconstructs in an
     # affine 16-d subspace, so on the training data it cannot beat PCA
     assert -ae.score(A) >= pca_mse(A)
-    # measured bound: test error 1.58x PCA's (seeds 0-2: 1.54-1.63x); the
-    # mean image has 6.2x PCA's error
+    # measured bound: test error 1.61x PCA's (seeds 0-2: 1.54-1.62x); the
+    # mean image has 6.4x PCA's error
     assert -ae.score(B) < 2.0 * pca_mse(B)
     code = ae.transform(B)
     assert code.shape == (len(B), 16) and code.dtype == np.float64

@@ -9,9 +9,11 @@ Backprop baselines run through the same loop and budget accounting.
 
 from . import peers  # registers the "am_adam" and "admm" solvers
 from .activations import ACTIVATION_NAMES, GeneralizedReLU, generalized_relu, get_activation
+from .checkpoint import load_checkpoint
 from .config import METHODS, TrainConfig
 from .losses import LOSS_NAMES, Loss, get_loss
 from .models import MLP, Autoencoder, Layer, LayeredNet
+from .run_logging import TensorBoardLogger
 from .schedules import Backprop, GreedyPairs, RoundRobin, Stage, get_schedule
 from .sngd import SNGD, sngd_step_
 from .solvers import SOLVER_NAMES, make_solver
@@ -55,6 +57,7 @@ __all__ = [
     "RoundRobin",
     "Stage",
     "TrainConfig",
+    "TensorBoardLogger",
     "TrainResult",
     "Trainer",
     "fit",
@@ -62,6 +65,7 @@ __all__ = [
     "get_activation",
     "get_loss",
     "get_schedule",
+    "load_checkpoint",
     "make_solver",
     "peers",
     "sngd_step_",

@@ -98,6 +98,30 @@ def _add_train_parser(sub: Any) -> None:
     p.add_argument("--out", default=None, help="output folder (default: runs/<timestamp>)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG curves")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="K",
+        help="write <out>/checkpoints/<method>.pt every K minibatch steps and when the method "
+        "finishes (atomic; see docs/CHECKPOINTS.md)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoints (needs --checkpoint-every; a "
+        "finished method is not trained again); the result is bit-identical to an "
+        "uninterrupted run",
+    )
+    p.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="also log metrics for TensorBoard to DIR (default <out>/tensorboard), one "
+        "sub-folder per method; needs pip install 'dante-nn[tensorboard]'",
+    )
     p.set_defaults(func=_cmd_train)
 
 
@@ -145,6 +169,32 @@ def _build_model(args: argparse.Namespace, n_in: int, n_out: int, reconstruction
         output_activation=args.output_activation,
         seed=args.seed,
     )
+
+
+def _run_outputs(
+    args: argparse.Namespace, out_dir: Path, methods: list[str], is_main: bool
+) -> tuple[dict[str, Path | None], dict[str, list[Any]]]:
+    """Each method's checkpoint path and TensorBoard logger, checked before any training."""
+    from .checkpoint import check_checkpoint_args
+
+    every = args.checkpoint_every
+    if every is not None and every < 1:
+        raise ValueError(f"--checkpoint-every must be >= 1 (minibatch steps), got {every}")
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out DIR, the folder of the run to continue")
+    if args.resume and every is None:
+        raise ValueError("--resume needs --checkpoint-every K (the checkpoints to continue from)")
+    checkpoints: dict[str, Path | None] = {}
+    for m in methods:
+        path = out_dir / "checkpoints" / f"{m}.pt" if every is not None else None
+        checkpoints[m] = check_checkpoint_args(path, every if path else None, args.resume)
+    loggers: dict[str, list[Any]] = {m: [] for m in methods}
+    if args.tensorboard is not None and is_main:
+        from .run_logging import TensorBoardLogger
+
+        tb_dir = Path(args.tensorboard) if args.tensorboard else out_dir / "tensorboard"
+        loggers = {m: [TensorBoardLogger(tb_dir / m)] for m in methods}
+    return checkpoints, loggers
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -207,7 +257,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         check_parallel_solver(configs[m].resolved_solver, world.size, f"--methods {m}: solver")
     n_params = sum(p.numel() for p in template.parameters())
     out_dir = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    checkpoints, loggers = _run_outputs(args, out_dir, methods, world.is_main)
     results: dict[str, dict[str, Any]] = {}
+    payload = {
+        "dataset": ds.name,
+        "description": ds.description,
+        "sizes": getattr(template, "sizes", None),
+        "methods": results,
+    }
     budget = None
     order = sorted(methods, key=lambda m: m not in _DANTE_FAMILY)
     for m in order:
@@ -221,12 +278,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 tol=0.0,
             )
         model = copy.deepcopy(template)
-        res = Trainer(model, cfg, world=world).fit(
-            ds.X_train, y_train, ds.X_test, y_test, task=task
+        trainer = Trainer(
+            model,
+            cfg,
+            world=world,
+            callbacks=loggers[m],
+            checkpoint=checkpoints[m],
+            checkpoint_every=args.checkpoint_every if checkpoints[m] else None,
+            resume=args.resume,
         )
+        res = trainer.fit(ds.X_train, y_train, ds.X_test, y_test, task=task)
         if budget is None:
             budget = res.budget.weights_updated
         results[m] = res.to_dict()
+        if world.is_main:  # each finished method is on disk at once (atomic write)
+            write_json(out_dir / "metrics.json", payload)
     if not world.is_main:  # every rank holds the same results; rank 0 reports them
         return 0
     print()
@@ -235,12 +301,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"net: {getattr(template, 'sizes', '?')}  loss: {args.loss}"
     )
     print(summary_table(results))
-    payload = {
-        "dataset": ds.name,
-        "description": ds.description,
-        "sizes": getattr(template, "sizes", None),
-        "methods": results,
-    }
     write_json(out_dir / "metrics.json", payload)
     written = [] if args.no_plot else plot_curves(results, out_dir, title=ds.name)
     print(f"\nwrote {out_dir / 'metrics.json'}" + "".join(f", {p}" for p in written))
@@ -401,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"dante: error: {msg}", file=sys.stderr)
         return 2

@@ -25,11 +25,21 @@ admm            backprop               admm (peer, :mod:`dante.peers`)
 
 from __future__ import annotations
 
+import difflib
+import typing
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-__all__ = ["METHODS", "TrainConfig", "make_config"]
+__all__ = ["METHODS", "TrainConfig", "expected_type", "make_config", "unknown_keys_message"]
 
 #: method -> (schedule or None for the model's default, solver, default momentum)
 METHODS: dict[str, tuple[str | None, str, float]] = {
@@ -127,6 +137,35 @@ class TrainConfig(BaseModel):
     device: str = "cpu"
     progress: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(unknown_keys_message(unknown, cls.model_fields))
+        return data
+
+    @field_validator(
+        "finetune_epochs",
+        "lr",
+        "momentum",
+        "batch_size",
+        "t_sngd",
+        "t_am",
+        "tol",
+        "max_alternations",
+        "max_weights_updated",
+        "cache_memory_gb",
+        "seed",
+        mode="before",
+    )
+    @classmethod
+    def _not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # pydantic would read True as 1
+            raise ValueError("expected a number, not a bool")
+        return v
+
     @field_validator("method")
     @classmethod
     def _method_known(cls, v: str) -> str:
@@ -186,6 +225,29 @@ class TrainConfig(BaseModel):
         return self.schedule or METHODS[self.method][0]
 
 
+def unknown_keys_message(unknown: Iterable[Any], valid: Iterable[str]) -> str:
+    """``unknown key 'lrr' (did you mean 'lr'?); valid keys: ...`` for config-like mappings."""
+    valid = list(valid)
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), valid, n=1)
+        parts.append(f"{str(key)!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    noun = "key" if len(parts) == 1 else "keys"
+    return f"unknown {noun} {', '.join(parts)}; valid keys: {', '.join(valid)}"
+
+
+def expected_type(annotation: Any) -> str:
+    """A field annotation in words: ``float``, ``int or None``, ``'epoch' or 'round'``."""
+    if typing.get_origin(annotation) is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(annotation))
+    args = typing.get_args(annotation)
+    if args:
+        return " or ".join(expected_type(a) for a in args)
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation))
+
+
 def make_config(config: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
     """Build a :class:`TrainConfig`, turning pydantic's report into one
     ``ValueError``/``TypeError`` that names the bad argument."""
@@ -199,8 +261,21 @@ def make_config(config: TrainConfig | None = None, **overrides: Any) -> TrainCon
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "config"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            allowed = ", ".join(TrainConfig.model_fields)
-            raise TypeError(f"unknown argument {loc!r}; allowed: {allowed}") from None
+        unknown = [k for k in overrides if k not in TrainConfig.model_fields]
+        if unknown:
+            raise TypeError(
+                unknown_keys_message(unknown, TrainConfig.model_fields).replace(
+                    "unknown key", "unknown argument", 1
+                )
+            ) from None
         bad = err.get("input")
-        raise ValueError(f"invalid {loc}={bad!r}: {msg}") from None
+        field = TrainConfig.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+        hint = ""
+        if (
+            field is not None
+            and err["type"] != "value_error"
+            and typing.get_origin(field.annotation) is not Literal
+        ):
+            hint = f" (expected {expected_type(field.annotation)})"
+        msg = msg.removeprefix("Value error, ")
+        raise ValueError(f"invalid {loc}={bad!r}: {msg}{hint}") from None

@@ -253,7 +253,7 @@ class _DanteBase(BaseEstimator):
         X64 = np.asarray(X, dtype=np.float64)
         with torch.no_grad():
             parts = [
-                model.forward_range(torch.from_numpy(X64[i : i + _CHUNK]).to(device), start, stop)
+                model.forward_range(torch.tensor(X64[i : i + _CHUNK], device=device), start, stop)
                 .cpu()
                 .numpy()
                 for i in range(0, len(X64), _CHUNK)

@@ -41,13 +41,40 @@ class StepSolver:
     is not a gradient step (auxiliary-code alternating minimization, ADMM)
     subclass this instead and go through the same loop, minibatch order and
     budget accounting.
+
+    To be checkpointed (:mod:`dante.checkpoint`) a solver lists the attributes
+    that carry its state between steps in ``checkpoint_state`` (tensors,
+    numbers, ``None`` or lists of these), or overrides :meth:`state_dict` and
+    :meth:`load_state_dict`.
     """
+
+    #: Attributes saved by :meth:`state_dict`; ``None``: not checkpointable.
+    checkpoint_state: tuple[str, ...] | None = None
 
     def train_step(self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Update the block from one minibatch and return the loss *before*
         the update (a 0-dim tensor). ``idx`` are the minibatch's row indices
         in the training set (for per-sample state)."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The solver's state between steps (the ``checkpoint_state`` attributes)."""
+        if self.checkpoint_state is None:
+            raise TypeError(
+                f"solver {type(self).__name__} cannot be checkpointed: list its state "
+                f"attributes in `checkpoint_state` or define state_dict/load_state_dict"
+            )
+        return {name: getattr(self, name) for name in self.checkpoint_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state from :meth:`state_dict`."""
+        names = self.checkpoint_state or ()
+        if set(state) != set(names):
+            raise ValueError(
+                f"{type(self).__name__} state has keys {sorted(state)}, expected {sorted(names)}"
+            )
+        for name in names:
+            setattr(self, name, state[name])
 
 
 def _sgd(params, lr: float, momentum: float) -> torch.optim.Optimizer:

@@ -30,6 +30,15 @@ import numpy as np
 import torch
 
 from ._pages import FAULT_AROUND, PageReleaser
+from .checkpoint import (
+    check_checkpoint_args,
+    load_checkpoint,
+    load_solver_state,
+    restore_rng,
+    restore_trainer,
+    save_checkpoint,
+    trainer_state,
+)
 from .config import TrainConfig, make_config
 from .distributed import SINGLE, World, check_batch_size, check_parallel_solver
 from .losses import Loss, get_loss
@@ -86,6 +95,9 @@ class Callback:
 
     def on_evaluate(self, trainer: Trainer, record: dict[str, Any]) -> None:
         """After each evaluation point is recorded."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """When :meth:`Trainer.fit` returns or raises (flush and close files here)."""
 
 
 @dataclass
@@ -194,6 +206,17 @@ class Trainer:
         Train data-parallel over these processes (``batch_size`` is then the
         global minibatch, a multiple of ``world.size``); see
         :mod:`dante.distributed`. Default: one process.
+    checkpoint : str or path, optional
+        Checkpoint file (see :mod:`dante.checkpoint`): written atomically every
+        ``checkpoint_every`` minibatch steps and when the run completes.
+    checkpoint_every : int, optional
+        Steps (solver steps, ``Budget.steps``) between checkpoints; ``None``:
+        only the final one.
+    resume : bool, default=False
+        Continue from ``checkpoint`` when the file exists (start afresh when it
+        does not, so the same call serves the first start and every restart).
+        The resumed run ends with the same weights, bit for bit, as one never
+        interrupted. Without ``resume`` an existing checkpoint is an error.
     **overrides
         Fields of :class:`TrainConfig`.
     """
@@ -207,6 +230,9 @@ class Trainer:
         solver: str | SolverFactory | None = None,
         callbacks: Sequence[Callback] = (),
         world: World | None = None,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
         **overrides: Any,
     ) -> None:
         if not isinstance(model, LayeredNet):
@@ -249,6 +275,19 @@ class Trainer:
         self._generator = torch.Generator().manual_seed(cfg.seed)
         self._epoch = 0
         self._eval_seconds = 0.0
+        self._checkpoint = check_checkpoint_args(checkpoint, checkpoint_every, resume)
+        self._checkpoint_every = checkpoint_every
+        self._resume_from = self._checkpoint if resume else None
+        #: seconds each checkpoint write took (not counted in ``Budget.wall_seconds``)
+        self.checkpoint_seconds: list[float] = []
+        self._checkpoint_step: int | None = None  # steps at the last checkpoint written
+        #: ``Budget.steps`` of the checkpoint this run resumed from (``None``: a fresh start)
+        self.resumed_from_step: int | None = None
+        # where the loop is: what a checkpoint records and a resume skips to
+        self._pos: dict[str, Any] = {"stage": 0, "round": 1, "block": 0, "epoch": 0, "batch": 0}
+        self._epoch_rng = self._generator.get_state()
+        self._resume: dict[str, Any] | None = None
+        self._pending_states: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
 
     def _check_world(self) -> None:
         """Reject, before any work, what a data-parallel run cannot do exactly."""
@@ -428,6 +467,8 @@ class Trainer:
                     f"solver {spec!r} returned a StepSolver, which cannot run data-parallel "
                     f"(world size {self.world.size}); use a torch.optim.Optimizer"
                 )
+            if key in self._pending_states:  # saved by the checkpoint being resumed
+                load_solver_state(self._optimizers[key], self._pending_states.pop(key), key)
         return self._optimizers[key]
 
     def _set_trainable(self, block: tuple[int, ...] | None) -> None:
@@ -509,12 +550,19 @@ class Trainer:
         # a whole fault-around window (64 KiB by default) per page fault
         row_bytes = H[0].nbytes + FAULT_AROUND
         try:
-            for _ in range(epochs):
+            for epoch in range(epochs):
+                first = 0
+                if self._resume is not None:  # skip to the checkpoint's minibatch
+                    if epoch < self._resume["epoch"]:
+                        continue
+                    first = self._resume_here()
+                self._pos.update(epoch=epoch, batch=first)
+                self._epoch_rng = self._generator.get_state()
                 # one permutation per epoch; each minibatch gathers its rows
                 # (never a permuted copy of the whole input: it may be a
                 # memory map larger than RAM)
                 perm = torch.randperm(n, generator=self._generator).to(self.device)
-                for start in range(0, n, m):
+                for start in range(first * m, n, m):
                     if limit is not None and budget.weights_updated + n_block > limit:
                         raise _BudgetExhausted
                     idx = perm[start : start + m]
@@ -552,6 +600,9 @@ class Trainer:
                     budget.samples_seen += n_global
                     for cb in self.callbacks:
                         cb.on_step(self, loss)
+                    self._pos["batch"] += 1
+                    if self._checkpoint_every and budget.steps % self._checkpoint_every == 0:
+                        self._save_checkpoint(completed=False)
                 self._epoch += 1
                 budget.wall_seconds = self._clock()
                 if bar is not None:
@@ -622,10 +673,17 @@ class Trainer:
         self.model.to(self.device)
         self.model.train()
         self.world.broadcast_(self.model.parameters())  # every rank starts from rank 0's weights
-        self._t0 = time.perf_counter()
-        self._eval_seconds = 0.0
         result = TrainResult(self.model, cfg, self.history, budget=self.budget)
-        self._evaluate(None, 0, None, None)
+        self._result = result
+        completed = False
+        if self._resume_from is not None and self._resume_from.exists():
+            state = load_checkpoint(self._resume_from, self.device)
+            completed = restore_trainer(self, state, self._resume_from)
+            self.resumed_from_step = self.budget.steps
+        self._t0 = time.perf_counter() - self.budget.wall_seconds
+        self._eval_seconds = 0.0
+        if not self.history:
+            self._evaluate(None, 0, None, None)
         full = tuple(range(self.model.n_layers))
         bar = None
         if cfg.progress:
@@ -637,18 +695,59 @@ class Trainer:
                 * (s.epochs_per_block or cfg.t_sngd)
                 for s in self.stages
             )
-            bar = tqdm(total=total, desc=cfg.method, unit="epoch", leave=True)
+            bar = tqdm(total=total, desc=cfg.method, unit="epoch", leave=True, initial=self._epoch)
         try:
-            for stage in self.stages:
+            for s, stage in enumerate(self.stages):
+                if completed or (self._resume is not None and s < self._resume["stage"]):
+                    continue
+                self._pos["stage"] = s
                 if not self._run_stage(stage, full, result, bar):
                     break
+            if self.history[-1]["steps"] != self.budget.steps:
+                self._evaluate(self.stages[-1], -1, None, None)
+            if self._checkpoint is not None:
+                self._save_checkpoint(completed=True)
+        except NonFiniteLossError as exc:
+            if self._checkpoint_step is None:
+                raise
+            raise NonFiniteLossError(
+                f"{exc} The last good checkpoint, {str(self._checkpoint)!r} at step "
+                f"{self._checkpoint_step}, is intact."
+            ) from None
         finally:
             if bar is not None:
                 bar.close()
             self._set_trainable(None)
-        if self.history[-1]["steps"] != self.budget.steps:
-            self._evaluate(self.stages[-1], -1, None, None)
+            for cb in self.callbacks:
+                cb.on_fit_end(self)
         return result
+
+    def _save_checkpoint(self, completed: bool) -> None:
+        """Write the checkpoint (rank 0 only); refuse weights that are not finite,
+        so the last good checkpoint is never overwritten by a diverged state."""
+        t0 = time.perf_counter()
+        if not bool(torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all()):
+            raise NonFiniteLossError(
+                f"the weights became non-finite by step {self.budget.steps}; the checkpoint "
+                f"{str(self._checkpoint)!r} was not overwritten and holds the last finite "
+                f"state. Lower lr (now {self.config.lr}) or rescale the data."
+            )
+        self.budget.wall_seconds = self._clock()
+        if self.world.is_main:
+            save_checkpoint(self._checkpoint, trainer_state(self, completed))
+        self._checkpoint_step = self.budget.steps
+        seconds = time.perf_counter() - t0
+        self.checkpoint_seconds.append(seconds)
+        self._eval_seconds += seconds  # not training time
+
+    def _resume_here(self) -> int:
+        """Reached the checkpoint's epoch: restore the generators as they were
+        (the trainer's at the epoch's start, so the epoch's permutation is
+        drawn again) and return the index of the next minibatch."""
+        pos, self._resume = self._resume, None
+        restore_rng(pos["rng"], self._generator)
+        self._generator.set_state(pos["epoch_rng"])
+        return pos["batch"]
 
     def _run_stage(self, stage: Stage, full: tuple[int, ...], result: TrainResult, bar) -> bool:
         """Run one stage; return False when the global budget is exhausted."""
@@ -662,17 +761,26 @@ class Trainer:
         stage_target = stage_in if stage.target == "input" else self._train.T
         full_model_stage = stage.path == full and stage.input_depth == 0 and stage.target == "y"
         stage_in_test = self._test.X if (self._test is not None and full_model_stage) else None
-        info: dict[str, Any] = {"name": stage.name, "rounds": 0, "losses": [], "inputs": {}}
-        self._stage_info = info
-        result.stages.append(info)
-        f_prev = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
-        info["losses"].append(f_prev)
         max_rounds = stage.rounds or cfg.max_alternations
-        t = 0
+        if self._resume is not None:  # the checkpoint's stage: its record and f_{t-1} are saved
+            info = result.stages[-1]
+            f_prev = self._resume["f_prev"]
+            t = self._resume["round"] - 1
+        else:
+            info = {"name": stage.name, "rounds": 0, "losses": [], "inputs": {}}
+            result.stages.append(info)
+            f_prev = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
+            info["losses"].append(f_prev)
+            t = 0
+        self._stage_info = info
         while True:
             t += 1
+            self._pos.update(round=t, f_prev=f_prev)
             try:
-                for block in stage.blocks:
+                for j, block in enumerate(stage.blocks):
+                    if self._resume is not None and j < self._resume["block"]:
+                        continue
+                    self._pos["block"] = j
                     self._train_block(
                         stage,
                         t,
@@ -718,9 +826,13 @@ def fit(
     schedule: str | Schedule | None = None,
     solver: str | SolverFactory | None = None,
     callbacks: Sequence[Callback] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
     **overrides: Any,
 ) -> TrainResult:
-    """Train ``model`` with DANTE (default) or any baseline; see :class:`Trainer`.
+    """Train ``model`` with DANTE (default) or any baseline; see :class:`Trainer`
+    (``checkpoint``, ``checkpoint_every`` and ``resume`` are described there).
 
     Examples
     --------
@@ -733,6 +845,14 @@ def fit(
     True
     """
     trainer = Trainer(
-        model, config, schedule=schedule, solver=solver, callbacks=callbacks, **overrides
+        model,
+        config,
+        schedule=schedule,
+        solver=solver,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        **overrides,
     )
     return trainer.fit(X, y, X_test, y_test, task=task)

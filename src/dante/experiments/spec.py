@@ -7,12 +7,15 @@ with pydantic when loaded, so a bad key is reported by name.
 
 from __future__ import annotations
 
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..config import expected_type, make_config, unknown_keys_message
 
 __all__ = ["ExperimentSpec", "MethodSpec", "PaperRow", "list_experiments", "load_spec"]
 
@@ -37,6 +40,16 @@ class MethodSpec(BaseModel):
     method: str
     lr_grid: list[float] = Field(min_length=1)
     overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _a_valid_config(self) -> MethodSpec:
+        """``method``, every ``lr`` and ``overrides`` must make a valid TrainConfig."""
+        for lr in self.lr_grid:
+            try:
+                make_config(**{"method": self.method, "lr": lr, **self.overrides})
+            except TypeError as exc:  # an unknown key
+                raise ValueError(f"overrides: {exc}".replace("argument", "key", 1)) from None
+        return self
 
 
 class PaperRow(BaseModel):
@@ -99,6 +112,52 @@ class ExperimentSpec(BaseModel):
     paper: list[PaperRow] = Field(default_factory=list)
     quick: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("variants")
+    @classmethod
+    def _variant_keys(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for variant in v:
+            unknown = [k for k in variant if k not in VARIANT_KEYS]
+            if unknown:
+                raise ValueError(unknown_keys_message(unknown, VARIANT_KEYS))
+        return v
+
+
+#: What a variant of a cell may change (read by :mod:`dante.experiments.runner`).
+VARIANT_KEYS = ("activation", "output_activation", "loss", "t_sngd", "batch_size")
+
+
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    """The spec model holding the value at ``loc`` (``None`` when not a model)."""
+    model: Any = ExperimentSpec
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(str(part))
+            model = None if field is None else field.annotation
+        else:  # dict[str, M] / list[M]: ``part`` is a key or an index
+            args = getattr(model, "__args__", ())
+            model = args[-1] if args else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _explain(err: dict[str, Any]) -> str:
+    """pydantic's message, with the valid keys of an unknown key's model or the
+    expected type of a bad value."""
+    loc = tuple(err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    model = _model_at(loc[:-1]) if loc else None
+    if model is None:
+        return msg
+    if err["type"] == "extra_forbidden":
+        return unknown_keys_message([loc[-1]], model.model_fields)
+    field = model.model_fields.get(str(loc[-1]))
+    if (
+        field is not None
+        and err["type"] != "value_error"
+        and typing.get_origin(field.annotation) is not Literal
+    ):
+        msg += f" (expected {expected_type(field.annotation)})"
+    return msg
+
 
 def _config_dir() -> Path:
     return Path(str(resources.files("dante.experiments").joinpath("configs")))
@@ -147,4 +206,4 @@ def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpe
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise ValueError(f"{path.name}: bad key {loc!r}: {err['msg']}") from None
+        raise ValueError(f"{path.name}: bad key {loc!r}: {_explain(err)}") from None

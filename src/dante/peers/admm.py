@@ -255,6 +255,8 @@ class ADMM(StepSolver):
         Precision of the state and the linear algebra.
     """
 
+    checkpoint_state = ("iterations", "z", "a", "lam", "seen")
+
     def __init__(
         self,
         model: LayeredNet,

@@ -151,6 +151,15 @@ class AMAdam(StepSolver):
             torch.optim.Adam(layer.parameters(), lr=self.lr, betas=betas) for layer in self.layers
         ]
 
+    def state_dict(self) -> dict[str, Any]:
+        """Every layer's Adam state (the codes are recomputed per minibatch)."""
+        return {"adam": [opt.state_dict() for opt in self.optimizers]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state from :meth:`state_dict`."""
+        for opt, st in zip(self.optimizers, state["adam"], strict=True):
+            opt.load_state_dict(st)
+
     # ------------------------------------------------------------ pieces
     @torch.no_grad()
     def forward_codes(self, xb: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
