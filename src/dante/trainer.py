@@ -45,7 +45,7 @@ from .losses import Loss, get_loss
 from .models import LayeredNet
 from .schedules import Schedule, Stage, default_schedule, get_schedule
 from .solvers import SolverFactory, StepSolver, check_solver, make_solver
-from .validation import as_features, as_targets, check_lengths
+from .validation import as_features, as_targets, check_callbacks, check_lengths
 
 __all__ = ["Budget", "Callback", "NonFiniteLossError", "TrainResult", "Trainer", "fit"]
 
@@ -267,7 +267,7 @@ class Trainer:
         if not isinstance(self.world, World):
             raise TypeError(f"world must be a dante.distributed.World, got {world!r}")
         self._check_world()
-        self.callbacks = list(callbacks)
+        self.callbacks = check_callbacks(callbacks)
         self.device = torch.device(cfg.device)
         self.budget = Budget()
         self.history: list[dict[str, Any]] = []
@@ -325,9 +325,9 @@ class Trainer:
                 )
         elif y is None:
             raise ValueError(f"task={task!r} needs targets y (pass y=None only for autoencoders)")
-        if task == "regression" and self.config.loss == "cross_entropy":
+        if task in ("regression", "reconstruction") and self.config.loss == "cross_entropy":
             raise ValueError(
-                "loss='cross_entropy' needs class labels; use loss='mse' for regression"
+                f"loss='cross_entropy' needs class labels; use loss='mse' for {task}"
             )
         n_out = model.out_features
         n_classes = n_out if n_out > 1 else 2

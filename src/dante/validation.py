@@ -6,6 +6,7 @@ what is allowed, before any tensor reaches torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,12 +14,24 @@ import torch
 
 from ._pages import PageReleaser
 
-__all__ = ["as_features", "as_targets", "check_lengths"]
+__all__ = ["as_features", "as_targets", "check_callbacks", "check_lengths"]
+
+_NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:
     if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if value.is_floating_point() and value.dtype not in _NUMPY_FLOATS:
+            value = value.float()  # bfloat16, float8: no NumPy dtype
+        try:
+            value = value.numpy()
+        except (TypeError, RuntimeError) as exc:  # sparse, quantized, ...
+            raise TypeError(
+                f"{name} must be a dense tensor or array of numbers, got a {value.layout} "
+                f"{value.dtype} tensor ({exc}); convert it with .to_dense().float()"
+            ) from None
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array-like of numbers, got {type(value).__name__}")
     try:
@@ -51,10 +64,25 @@ def as_features(X: Any, name: str = "X", n_features: int | None = None) -> np.nd
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs samples and features")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features but the model expects {n_features}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float32)
+    arr = _as_float32(arr, name)
     _check_finite(arr, name)
     return arr
+
+
+def _as_float32(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr`` as float32; a finite value beyond float32's range is an error
+    (the cast would silently make it Inf)."""
+    if arr.dtype == np.float32:
+        return arr
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        big = np.abs(arr) > _FLOAT32_MAX
+        if big.any():
+            row = int(np.argwhere(big)[0][0])
+            raise ValueError(
+                f"{name} has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}, first at "
+                f"row {row}); the network computes in float32, so rescale it"
+            )
+    return arr.astype(np.float32)
 
 
 def _check_finite(arr: np.ndarray, name: str, chunk: int = 1 << 14) -> None:
@@ -69,6 +97,11 @@ def _check_finite(arr: np.ndarray, name: str, chunk: int = 1 << 14) -> None:
             bad = start + int(np.argwhere(~np.isfinite(part))[0][0])
             raise ValueError(f"{name} contains NaN or Inf (first at row {bad}); clean or impute it")
     pages.release()
+
+
+def _num(v: float) -> str:
+    """A label for a message: exact when small, 3 digits when huge."""
+    return f"{v:.0f}" if abs(v) < 1e15 else f"{v:.3g}"
 
 
 def as_targets(
@@ -96,15 +129,21 @@ def as_targets(
                     f"{name} holds non-integer values; classification needs integer labels "
                     "(pass task='regression' for real-valued targets)"
                 )
-        arr = arr.astype(np.int64)
-        if n_classes is not None:
-            lo, hi = int(arr.min()), int(arr.max())
-            if lo < 0 or hi >= n_classes:
+        # the range is read before the cast to int64, which would wrap huge labels
+        lo, hi = arr.min().item(), arr.max().item()
+        limit = n_classes if n_classes is not None else np.iinfo(np.int64).max
+        if lo < 0 or hi >= limit:
+            if n_classes is None:
                 raise ValueError(
-                    f"{name} has labels in [{lo}, {hi}] but must lie in [0, {n_classes}) "
-                    f"for a network with {n_classes if n_classes > 2 else 1} output(s); "
-                    "relabel with sklearn.preprocessing.LabelEncoder or widen the output layer"
+                    f"{name} has labels in [{_num(lo)}, {_num(hi)}]; class labels must be "
+                    "non-negative int64 values (relabel with sklearn.preprocessing.LabelEncoder)"
                 )
+            raise ValueError(
+                f"{name} has labels in [{_num(lo)}, {_num(hi)}] but must lie in [0, {n_classes}) "
+                f"for a network with {n_classes if n_classes > 2 else 1} output(s); "
+                "relabel with sklearn.preprocessing.LabelEncoder or widen the output layer"
+            )
+        arr = arr.astype(np.int64)
         return arr
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -112,7 +151,7 @@ def as_targets(
         raise ValueError(f"{name} must be 1-D or 2-D (n_samples, n_outputs), got {arr.shape}")
     if n_outputs is not None and arr.shape[1] != n_outputs:
         raise ValueError(f"{name} has {arr.shape[1]} columns but the model has {n_outputs} outputs")
-    arr = arr.astype(np.float32)
+    arr = _as_float32(arr, name)
     _check_finite(arr, name)
     return arr
 
@@ -124,3 +163,22 @@ def check_lengths(X: np.ndarray, y: np.ndarray | None, xname: str = "X", yname: 
             f"{xname} and {yname} have different lengths ({len(X)} vs {len(y)}); "
             "they need one target per sample"
         )
+
+
+_HOOKS = ("on_phase_start", "on_step", "on_phase_end", "on_evaluate", "on_fit_end")
+
+
+def check_callbacks(callbacks: Any) -> list[Any]:
+    """``callbacks`` as a list; each must have the hooks of :class:`dante.Callback`."""
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise TypeError(
+            f"callbacks must be a list of dante.Callback objects, got {type(callbacks).__name__}"
+        )
+    for i, cb in enumerate(callbacks):
+        missing = [h for h in _HOOKS if not callable(getattr(cb, h, None))]
+        if missing:
+            raise TypeError(
+                f"callbacks[{i}] ({type(cb).__name__}) lacks {', '.join(missing)}; "
+                "subclass dante.Callback and override the hooks you need"
+            )
+    return list(callbacks)
