@@ -30,6 +30,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -40,6 +41,18 @@ from pydantic import (
 )
 
 __all__ = ["METHODS", "TrainConfig", "expected_type", "make_config", "unknown_keys_message"]
+
+#: Largest learning rate accepted. Weights are float32 (max 3.4e38) and
+#: torch's optimizers scale ``lr`` further (Adam by ``1 / (1 - beta1)``), so a
+#: huge ``lr`` overflows inside torch instead of just diverging; no method
+#: trains with a step anywhere near this.
+MAX_LR = 1e6
+
+#: The int fields of :class:`TrainConfig` (a float there is an error, not rounded).
+_INT_FIELDS = (
+    "finetune_epochs", "batch_size", "t_sngd", "t_am", "max_alternations",
+    "max_weights_updated", "seed",
+)  # fmt: skip
 
 #: method -> (schedule or None for the model's default, solver, default momentum)
 METHODS: dict[str, tuple[str | None, str, float]] = {
@@ -75,7 +88,7 @@ class TrainConfig(BaseModel):
         Override of the preset's block solver.
     loss : {"mse", "cross_entropy"}, default="mse"
     lr : float, default=0.01
-        Learning rate (SNGD: the length of every step).
+        Learning rate (SNGD: the length of every step), in ``(0, MAX_LR]``.
     momentum : float, optional
         Momentum; ``None`` takes the preset's default.
     batch_size : int, default=32
@@ -122,7 +135,7 @@ class TrainConfig(BaseModel):
     finetune_epochs: int = Field(0, ge=0)
     solver: str | None = None
     loss: Literal["mse", "cross_entropy"] = "mse"
-    lr: float = Field(0.01, gt=0, allow_inf_nan=False)
+    lr: float = Field(0.01, gt=0, le=MAX_LR, allow_inf_nan=False)
     momentum: float | None = Field(None, ge=0, lt=1)
     batch_size: int = Field(32, ge=1)
     t_sngd: int = Field(5, ge=1)
@@ -164,6 +177,13 @@ class TrainConfig(BaseModel):
     def _not_bool(cls, v: Any) -> Any:
         if isinstance(v, bool):  # pydantic would read True as 1
             raise ValueError("expected a number, not a bool")
+        return v
+
+    @field_validator(*_INT_FIELDS, mode="before")
+    @classmethod
+    def _integral(cls, v: Any) -> Any:
+        if isinstance(v, (float, np.floating)):  # pydantic would read 32.0 as 32
+            raise ValueError(f"expected an int, got the float {v!r}")
         return v
 
     @field_validator("method")

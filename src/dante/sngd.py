@@ -33,6 +33,7 @@ so the step norm is at most ``lr / (1 - momentum)`` and equals ``lr`` when
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,8 @@ import torch
 from torch.optim import Optimizer
 
 __all__ = ["SNGD", "sngd_step_"]
+
+_F32 = torch.finfo(torch.float32)
 
 
 def _block_norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -146,17 +149,29 @@ class SNGD(Optimizer):
         eps: float = 1e-12,
     ) -> None:
         for name, value in (("lr", lr), ("momentum", momentum), ("eps", eps)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"SNGD argument {name!r} must be a real number, got {value!r}")
             if not math.isfinite(value):
                 raise ValueError(f"Invalid {name}: {value} (must be finite)")
+        lr, momentum, eps = float(lr), float(momentum), float(eps)
         if lr <= 0.0:
             raise ValueError(f"Invalid learning rate: {lr} (SNGD needs lr > 0)")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"Invalid momentum value: {momentum} (must be in [0, 1))")
-        if eps <= 0.0:
-            raise ValueError(f"Invalid eps: {eps} (must be > 0)")
-        defaults = {"lr": float(lr), "momentum": float(momentum), "eps": float(eps)}
+        if eps < _F32.tiny:
+            raise ValueError(f"Invalid eps: {eps} (must be >= {_F32.tiny:.3g}, float32's tiniest)")
+        if lr / eps > _F32.max:
+            # the step multiplies a gradient by up to lr / eps, in float32
+            raise ValueError(
+                f"Invalid lr={lr:g} with eps={eps:g}: lr / eps overflows float32 "
+                f"({_F32.max:.3g}); lower lr or raise eps"
+            )
+        if isinstance(params, torch.Tensor) or not isinstance(params, Iterable):
+            raise TypeError(
+                "SNGD params must be an iterable of tensors or of parameter-group dicts "
+                f"(e.g. model.parameters()), got {type(params).__name__}"
+            )
+        defaults = {"lr": lr, "momentum": momentum, "eps": eps}
         super().__init__(params, defaults)
 
     @torch.no_grad()
