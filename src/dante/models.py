@@ -9,6 +9,8 @@ its weight and bias) at a time with all others frozen.
 
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Sequence
 
 import torch
@@ -50,7 +52,7 @@ def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
         raise TypeError(f"{argname} must be a sequence of positive ints, got {sizes!r}")
     out = []
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int):
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
             raise TypeError(f"{argname} must contain ints, got {s!r} in {list(sizes)!r}")
         if s < 1:
             raise ValueError(f"{argname} must contain positive sizes, got {list(sizes)!r}")
@@ -59,7 +61,22 @@ def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
         raise ValueError(
             f"{argname} needs at least {min_len} sizes (input, ..., output), got {list(sizes)!r}"
         )
+    # float32 weights and biases of the widest layer pair; caught here rather than
+    # as an allocation failure deep inside torch
+    n_bytes = 4 * max((a + 1) * b for a, b in zip(out, out[1:])) if len(out) > 1 else 0
+    if n_bytes > _memory_bytes():
+        raise ValueError(
+            f"{argname}={out!r}: one layer would need {n_bytes / 2**30:.3g} GiB of weights, "
+            "more than this machine's memory; use smaller layers"
+        )
     return out
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 40
 
 
 def _per_layer(spec, n: int, argname: str) -> list:
