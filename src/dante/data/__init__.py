@@ -25,7 +25,7 @@ import numpy as np
 
 from ._dataset import Dataset, DatasetNotAvailableError
 from ._images import load_image_set
-from ._splits import seeded_split
+from ._splits import check_seed, seeded_split
 from ._tabular import load_file, load_vendored
 
 __all__ = ["Dataset", "DatasetNotAvailableError", "available", "load", "load_file"]
@@ -77,6 +77,7 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
     """
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
+    check_seed(seed)
     key = name.strip().lower().replace("-", "_")
     if key not in available():
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(available())}")

@@ -145,8 +145,16 @@ def _cifar10(folder: Path) -> tuple[np.ndarray, ...]:
                     d = pickle.load(fh, encoding="bytes")  # noqa: S301
                 except Exception as exc:  # corrupted pickle: report the file
                     raise ValueError(f"cifar10: cannot read {path} ({exc})") from None
-            xs.append(np.asarray(d[b"data"], dtype=np.uint8))
-            ys.append(np.asarray(d[b"labels"], dtype=np.int64))
+            if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+                raise ValueError(
+                    f"cifar10: {path} is not a CIFAR-10 python batch (a dict with keys "
+                    "b'data' and b'labels'); extract the official cifar-10-python.tar.gz"
+                )
+            try:
+                xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3 * 32 * 32))
+                ys.append(np.asarray(d[b"labels"], dtype=np.int64).reshape(-1))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"cifar10: {path} holds malformed arrays ({exc})") from None
         parts[split] = (np.concatenate(xs), np.concatenate(ys))
     return parts["train"][0], parts["train"][1], parts["test"][0], parts["test"][1]
 
@@ -165,6 +173,11 @@ def _svhn(folder: Path) -> tuple[np.ndarray, ...]:
             m = loadmat(path)
         except Exception as exc:
             raise ValueError(f"svhn: cannot read {path} ({exc})") from None
+        if "X" not in m or "y" not in m or m["X"].ndim != 4 or m["X"].shape[:3] != (32, 32, 3):
+            raise ValueError(
+                f"svhn: {path} is not an official cropped-digit file (needs X of shape "
+                "(32, 32, 3, n) and y)"
+            )
         X = np.transpose(m["X"], (3, 2, 0, 1)).reshape(m["X"].shape[3], -1)  # N, C*H*W
         y = m["y"].reshape(-1).astype(np.int64)
         y[y == 10] = 0
@@ -185,8 +198,13 @@ def _tiny_imagenet(folder: Path) -> tuple[np.ndarray, ...]:
     index = {w: i for i, w in enumerate(wnids)}
 
     def read(path: Path) -> np.ndarray:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        try:
+            with Image.open(path) as im:
+                arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+            raise ValueError(f"tiny_imagenet: cannot read image {path} ({exc})") from None
+        if arr.shape != (64, 64, 3):
+            raise ValueError(f"tiny_imagenet: {path} is {arr.shape[:2]}, not a 64x64 image")
         return np.transpose(arr, (2, 0, 1)).reshape(-1)
 
     xs, ys = [], []
@@ -201,8 +219,14 @@ def _tiny_imagenet(folder: Path) -> tuple[np.ndarray, ...]:
     for line in ann.read_text().splitlines():
         f = line.split("\t")
         if len(f) >= 2:
+            if f[1] not in index:
+                raise ValueError(f"tiny_imagenet: {ann} names class {f[1]!r}, not in wnids.txt")
             xt.append(read(base / "val" / "images" / f[0]))
             yt.append(index[f[1]])
+    if not xs or not xt:
+        raise DatasetNotAvailableError(
+            f"tiny_imagenet: no {'training' if not xs else 'validation'} images under {base}"
+        )
     return np.stack(xs), np.array(ys), np.stack(xt), np.array(yt)
 
 
@@ -215,6 +239,34 @@ _SHAPES = {
     "tiny_imagenet": (3, 64, 64),
 }
 _CLASSES = {"tiny_imagenet": 200}
+
+
+def _checked_arrays(
+    name: str, arrays: tuple[np.ndarray, ...], n_classes: int, source: str
+) -> tuple[np.ndarray, ...]:
+    """Flattened images and int64 labels; counts, shapes and label range checked
+    (damaged or foreign files fail here, naming the split, not in training)."""
+    out = []
+    for split, X, y in (("train", arrays[0], arrays[1]), ("test", arrays[2], arrays[3])):
+        X, y = np.asarray(X), np.asarray(y)
+        n_pixels = int(np.prod(_SHAPES[name]))
+        if X.ndim < 2 or X.size != len(X) * n_pixels:
+            raise ValueError(
+                f"{name}: {split} images of shape {X.shape} from {source}; "
+                f"expected (n, {', '.join(map(str, _SHAPES[name]))})"
+            )
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(
+                f"{name}: {len(X)} {split} images but labels of shape {y.shape} from {source}"
+            )
+        if y.dtype.kind not in "iu" or (len(y) and (y.min() < 0 or y.max() >= n_classes)):
+            lo, hi = (y.min(), y.max()) if len(y) else (None, None)
+            raise ValueError(
+                f"{name}: {split} labels must be ints in 0..{n_classes - 1}, found {lo}..{hi} "
+                f"(dtype {y.dtype}) from {source}"
+            )
+        out += [X.reshape(len(X), -1), y.astype(np.int64)]
+    return tuple(out)
 
 
 def load_image_set(
@@ -253,16 +305,13 @@ def load_image_set(
         }[name]
         arrays = reader(folder)
         source = f"official files in {folder}"
-    Xtr, ytr, Xte, yte = arrays
-    Xtr = np.asarray(Xtr).reshape(len(Xtr), -1)
-    Xte = np.asarray(Xte).reshape(len(Xte), -1)
-    ytr, yte = np.asarray(ytr, dtype=np.int64), np.asarray(yte, dtype=np.int64)
+    n_classes = _CLASSES.get(name, 10)
+    Xtr, ytr, Xte, yte = _checked_arrays(name, arrays, n_classes, source)
     n_full = (len(Xtr), len(Xte))
     Xtr, ytr = stratified_subset(Xtr, ytr, n_train, seed, "n_train")
     Xte, yte = stratified_subset(Xte, yte, n_test, seed, "n_test")
     Xtr = (Xtr.astype(np.float32) / 255.0).astype(np.float32)
     Xte = (Xte.astype(np.float32) / 255.0).astype(np.float32)
-    n_classes = _CLASSES.get(name, 10)
     sub = ""
     if (len(Xtr), len(Xte)) != n_full:
         sub = f" Seeded stratified subset (seed {seed}) of the official {n_full[0]}/{n_full[1]}."

@@ -11,7 +11,10 @@ import csv
 import gzip
 import hashlib
 import io
+import numbers
 import os
+import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from sklearn.datasets import load_svmlight_file
 from sklearn.preprocessing import MinMaxScaler
 
 from ._dataset import Dataset
-from ._splits import minmax_fit_train, seeded_split
+from ._splits import check_seed, minmax_fit_train, seeded_split
 
 __all__ = ["SHA256", "load_file", "load_vendored"]
 
@@ -193,6 +196,10 @@ def load_vendored(name: str, *, seed: int = 0, test_fraction: float = 0.2) -> Da
 def _target_index(target: int | str | None, header: list[str] | None, n_cols: int) -> int | None:
     if target is None:
         return None
+    if isinstance(target, bool) or not isinstance(target, (numbers.Integral, str)):
+        raise TypeError(
+            f"target must be a column index (int), a header name (str) or None, got {target!r}"
+        )
     if isinstance(target, str):
         if header is None or target not in header:
             raise ValueError(
@@ -207,7 +214,10 @@ def _target_index(target: int | str | None, header: list[str] | None, n_cols: in
 def _parse_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
     raw = path.read_bytes()
     if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{path}: not a complete gzip file ({exc})") from None
     try:
         text = raw.decode()
     except UnicodeDecodeError:
@@ -271,6 +281,9 @@ def load_file(
     Features are min-max scaled to [0, 1] with the scaler fitted on the
     training part only; targets are not transformed.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
+    check_seed(seed)
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"data file {str(path)!r} does not exist or is not a file")
@@ -286,48 +299,68 @@ def load_file(
     elif path.suffix.lower() == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise ValueError(f"{path}: not a plain .npy array ({exc})") from None
         if data.ndim != 2:
             raise ValueError(f"{path}: .npy must hold a 2-D array, got shape {data.shape}")
-        X, y = _split_columns(data.astype(np.float64), _target_index(target, None, data.shape[1]))
+        data = _features(data, path, "the array")
+        X, y = _split_columns(data, _target_index(target, None, data.shape[1]))
     elif path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                keys = set(z.files)
-                if {"X_train", "X_test"} <= keys:
-                    X, y = z["X_train"], z.get("y_train")
-                    X_test, y_test = z["X_test"], z.get("y_test")
-                elif "X" in keys:
-                    X, y = z["X"], (z["y"] if "y" in keys else None)
-                else:
-                    raise ValueError(
-                        f"{path}: .npz needs keys X (and y) or X_train/X_test, found {sorted(keys)}"
-                    )
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: cannot read .npz ({exc})") from None
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        arrays = _read_npz(path)
+        if {"X_train", "X_test"} <= arrays.keys():
+            X = _features(arrays["X_train"], path, "X_train")
+            X_test = _features(arrays["X_test"], path, "X_test")
+            y, y_test = arrays.get("y_train"), arrays.get("y_test")
+            if X_test.shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"{path}: X_test has {X_test.shape[1]} features but X_train has {X.shape[1]}"
+                )
+            if (y is None) != (y_test is None):
+                raise ValueError(f"{path}: give both y_train and y_test, or neither")
+            if y_test is not None:
+                y_test = _targets(y_test, path, "y_test", len(X_test))
+                if not np.isfinite(y_test).all():
+                    raise ValueError(f"{path}: y_test contains NaN or Inf")
+            if not np.isfinite(X_test).all():
+                raise ValueError(f"{path}: X_test contains NaN or Inf; clean or impute it first")
+        elif "X" in arrays:
+            X, y = _features(arrays["X"], path, "X"), arrays.get("y")
+        else:
+            raise ValueError(
+                f"{path}: .npz needs keys X (and y) or X_train/X_test, found {sorted(arrays)}"
+            )
+        if y is not None:
+            y = _targets(y, path, "y_train" if X_test is not None else "y", len(X))
     else:
         try:
             Xs, y = load_svmlight_file(str(path))
         except (ValueError, OSError) as exc:
             raise ValueError(f"{path}: not a CSV/NumPy file and not LIBSVM text ({exc})") from None
         X = Xs.toarray()
+    if X.size == 0:
+        raise ValueError(f"{path}: no data (features of shape {X.shape})")
     if not np.isfinite(X).all():
         raise ValueError(f"{path}: features contain NaN or Inf; clean or impute them first")
     if y is not None:
         y = np.asarray(y, dtype=np.float64)
         if not np.isfinite(y).all():
             raise ValueError(f"{path}: targets contain NaN or Inf")
+    if y is not None and y.ndim == 2:
+        if task == "classification":
+            raise ValueError(f"{path}: class labels must be 1-D, got shape {y.shape}")
+        task = "regression"  # several target columns
     if task is None:
         task = (
             "classification"
             if y is not None and np.all(y == np.round(y)) and len(np.unique(y)) <= 1000
             else "regression"
         )
+    for key, arr in (("features", X), ("X_test", X_test)):
+        if arr is not None and np.abs(arr).max() > np.finfo(np.float32).max:
+            raise ValueError(f"{path}: {key} exceed the float32 range (3.4e38); rescale them")
     X = X.astype(np.float32)
     if X_test is not None:
-        X_test = np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1).astype(np.float32)
+        X_test = X_test.astype(np.float32)
         Xtr, Xte = minmax_fit_train(X, X_test)
         ytr, yte = y, (None if y_test is None else np.asarray(y_test, dtype=np.float64))
         split = "given train/test split"
@@ -347,6 +380,43 @@ def load_file(
         yte = None if yte is None else yte.astype(np.float32)
     desc = f"{name}: user file, {split}; features min-max scaled on the training part."
     return Dataset(path.stem, Xtr, ytr, Xte, yte, task, n_classes, desc)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a ``.npz`` archive, read without pickle."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable NumPy .npz archive ({exc})") from None
+
+
+def _features(a: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """``a`` as a float64 (n, d) matrix; images are flattened."""
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{path}: {key} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim < 2:
+        raise ValueError(
+            f"{path}: {key} must be 2-D (n_samples, n_features) or images, got shape {a.shape}"
+        )
+    if a.size == 0:
+        raise ValueError(f"{path}: {key} is empty (shape {a.shape})")
+    return a.reshape(len(a), -1).astype(np.float64)
+
+
+def _targets(a: np.ndarray, path: Path, key: str, n: int) -> np.ndarray:
+    """``a`` as float64 targets, one row per sample."""
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{path}: {key} must hold numbers, got dtype {a.dtype}; encode labels as ints"
+        )
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{path}: {key} must be 1-D (or 2-D targets), got shape {a.shape}")
+    if len(a) != n:
+        raise ValueError(f"{path}: {key} has {len(a)} rows but its features have {n}")
+    return a.astype(np.float64)
 
 
 def _split_columns(data: np.ndarray, t: int | None) -> tuple[np.ndarray, np.ndarray | None]:
