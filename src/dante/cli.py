@@ -8,7 +8,8 @@ budget of weights updated (the papers' x-axis), so the comparison is on equal
 work. Results: a printed table, ``metrics.json`` and PNG curves in ``--out``.
 
 Errors in the arguments or the data end the program with one line on stderr
-and exit status 2, before any training.
+and exit status 2, before any training; a run whose training loss becomes
+NaN/Inf ends with one such line and status 1.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -443,8 +444,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class _UsageError(ValueError):
+    """A command-line usage error, reported like every other bad argument."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one ``dante: error:`` line (exit status 2)
+    instead of the usage block; sub-command parsers inherit this class."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dante",
         description="DANTE: train neural networks by alternating minimization with SNGD",
     )
@@ -458,13 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dante`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"dante: error: {msg}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # training diverged (NonFiniteLossError)
+        print(f"dante: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dante: interrupted", file=sys.stderr)
         return 130
