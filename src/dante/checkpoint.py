@@ -120,14 +120,16 @@ def restore_rng(state: dict[str, Any], generator: torch.Generator | None = None)
     np.random.set_state(  # noqa: NPY002 - the legacy global generator itself
         (
             np_state["name"],
-            np_state["keys"].numpy().astype(np.uint32),
+            np_state["keys"].cpu().numpy().astype(np.uint32),
             np_state["pos"],
             np_state["has_gauss"],
             np_state["cached_gaussian"],
         )
     )
     py = state["python"]
-    random.setstate((py["version"], tuple(int(v) for v in py["internal"].tolist()), py["gauss"]))
+    random.setstate(
+        (py["version"], tuple(int(v) for v in py["internal"].cpu().tolist()), py["gauss"])
+    )
     cuda = state.get("cuda") or []
     if cuda and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda):
         torch.cuda.set_rng_state_all([s.cpu() for s in cuda])

@@ -746,7 +746,7 @@ class Trainer:
         drawn again) and return the index of the next minibatch."""
         pos, self._resume = self._resume, None
         restore_rng(pos["rng"], self._generator)
-        self._generator.set_state(pos["epoch_rng"])
+        self._generator.set_state(pos["epoch_rng"].cpu())
         return pos["batch"]
 
     def _run_stage(self, stage: Stage, full: tuple[int, ...], result: TrainResult, bar) -> bool:
