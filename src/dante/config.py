@@ -159,20 +159,7 @@ class TrainConfig(BaseModel):
                 raise ValueError(unknown_keys_message(unknown, cls.model_fields))
         return data
 
-    @field_validator(
-        "finetune_epochs",
-        "lr",
-        "momentum",
-        "batch_size",
-        "t_sngd",
-        "t_am",
-        "tol",
-        "max_alternations",
-        "max_weights_updated",
-        "cache_memory_gb",
-        "seed",
-        mode="before",
-    )
+    @field_validator(*_INT_FIELDS, "lr", "momentum", "tol", "cache_memory_gb", mode="before")
     @classmethod
     def _not_bool(cls, v: Any) -> Any:
         if isinstance(v, bool):  # pydantic would read True as 1
