@@ -201,7 +201,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     )
     return StudyResult(
         title="Exact ERM for depth-2 ReLU nets: optimality gaps of DANTE and SGD",
-        source="003_a707f9d83869f5a2.txt",
+        source="003_a707f9d83869f5a2.txt, Ch. 2.4 (Algorithm 1, Theorem 2.4.1)",
         setup=setup,
         rows=rows,
         claims=claims,
