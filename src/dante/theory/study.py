@@ -288,11 +288,12 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             claim="Generalized ReLU is faster than sigmoid at every ||w*|| (the paper's "
             "'exponential improvement' read without the constants)",
             holds=bool(every_w),
-            evidence="with a=0.5, b=1: kappa_relu = 4W < e^W only for W > 2.15; measured step "
+            evidence="with a=0.5, b=1: kappa_relu = 4W < e^W only for W > 2.153 (and W < 0.357); "
+            "measured step "
             "ratios sigmoid/gen. ReLU "
             + ", ".join(ratio_txt)
             + " (ratio < 1: sigmoid needed fewer steps). With the experiments' leaky ReLU "
-            "a=0.01, kappa=200W exceeds e^W for all W < 7.6",
+            "a=0.01, kappa=200W exceeds e^W for 0.005 < W < 7.28",
         )
     )
 
