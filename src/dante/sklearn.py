@@ -44,6 +44,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .config import make_config
 from .models import MLP, Autoencoder, LayeredNet, _check_sizes
 from .trainer import Trainer
+from .validation import check_float32_range
 
 __all__ = ["DanteAutoencoder", "DanteClassifier", "DanteRegressor"]
 
@@ -201,7 +202,9 @@ class _DanteBase(BaseEstimator):
         return _hidden_sizes(self.hidden_layer_sizes, min_hidden)
 
     def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        check_float32_range(X, "X")
+        return X
 
     def _seeds(self) -> tuple[int, int]:
         """(weight-init seed, minibatch-order seed) drawn from ``random_state``."""
@@ -401,6 +404,7 @@ class DanteClassifier(ClassifierMixin, _DanteMLP):
 
     def _check_X_y(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32))
+        check_float32_range(X, "X")
         check_classification_targets(y)
         return X, y
 
@@ -552,10 +556,13 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
         return tags
 
     def _check_X_y(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
-        return validate_data(
+        X, y = validate_data(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), multi_output=True,
             y_numeric=True,
         )  # fmt: skip
+        check_float32_range(X, "X")
+        check_float32_range(np.asarray(y), "y")
+        return X, y
 
     def _prepare_y(self, y: Any, first: bool, classes: Any = None) -> np.ndarray:
         y2 = np.asarray(y, dtype=np.float64)

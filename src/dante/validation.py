@@ -14,7 +14,13 @@ import torch
 
 from ._pages import PageReleaser
 
-__all__ = ["as_features", "as_targets", "check_callbacks", "check_lengths"]
+__all__ = [
+    "as_features",
+    "as_targets",
+    "check_callbacks",
+    "check_float32_range",
+    "check_lengths",
+]
 
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -74,15 +80,20 @@ def _as_float32(arr: np.ndarray, name: str) -> np.ndarray:
     (the cast would silently make it Inf)."""
     if arr.dtype == np.float32:
         return arr
+    check_float32_range(arr, name)
+    return arr.astype(np.float32)
+
+
+def check_float32_range(arr: np.ndarray, name: str) -> None:
+    """A float64 ``arr`` must fit float32, the precision the networks compute in."""
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
         big = np.abs(arr) > _FLOAT32_MAX
         if big.any():
-            row = int(np.argwhere(big)[0][0])
+            row = int(np.argwhere(big)[0][0]) if big.ndim else 0
             raise ValueError(
                 f"{name} has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}, first at "
                 f"row {row}); the network computes in float32, so rescale it"
             )
-    return arr.astype(np.float32)
 
 
 def _check_finite(arr: np.ndarray, name: str, chunk: int = 1 << 14) -> None:
