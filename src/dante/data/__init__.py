@@ -19,6 +19,7 @@ See ``docs/DATA.md`` for splits and preprocessing.
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -91,6 +92,10 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
         raise ValueError(
             f"dataset {key!r} takes options {sorted(allowed)}, got unknown {sorted(bad)}"
         )
+    for opt in ("n_train", "n_test"):  # checked before the (possibly slow) read
+        n = options.get(opt)
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise ValueError(f"{opt} must be a positive int, got {n!r}")
     if key == "digits":
         return _digits(seed, **options)
     if key in _VENDORED:

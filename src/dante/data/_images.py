@@ -13,6 +13,7 @@ import importlib.util
 import os
 import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ def _kmnist(folder: Path) -> tuple[np.ndarray, ...]:
         try:
             with np.load(path, allow_pickle=False) as z:
                 out.append(z["arr_0"])
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise ValueError(f"kmnist: cannot read {path} ({exc})") from None
     return tuple(out)
 

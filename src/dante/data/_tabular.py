@@ -385,7 +385,10 @@ def load_file(
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` archive, read without pickle."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError("it holds one .npy array, not named arrays")
+        with z:
             return {k: z[k] for k in z.files}
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise ValueError(f"{path}: not a readable NumPy .npz archive ({exc})") from None
