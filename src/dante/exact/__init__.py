@@ -8,38 +8,7 @@ and ``docs/SHALLOW.md``. The study ``dante reproduce exact_erm`` lives in
 from __future__ import annotations
 
 from . import erm, pwl
-from .erm import (
-    ERMResult,
-    dichotomies,
-    exact_erm,
-    pattern_qp,
-)
-from .pwl import (
-    ReLUNet,
-    count_pieces,
-    hard_function_net,
-    max_affine_net,
-    piece_bound,
-    pwl_eval,
-    pwl_to_relu,
-    random_relu_net,
-    sawtooth_net,
-)
+from .erm import *  # noqa: F403  (exactly erm.__all__)
+from .pwl import *  # noqa: F403  (exactly pwl.__all__)
 
-__all__ = [
-    "ERMResult",
-    "ReLUNet",
-    "count_pieces",
-    "dichotomies",
-    "erm",
-    "exact_erm",
-    "hard_function_net",
-    "max_affine_net",
-    "pattern_qp",
-    "piece_bound",
-    "pwl",
-    "pwl_eval",
-    "pwl_to_relu",
-    "random_relu_net",
-    "sawtooth_net",
-]
+__all__ = ["erm", "pwl", *erm.__all__, *pwl.__all__]

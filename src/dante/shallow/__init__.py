@@ -15,152 +15,19 @@ function :func:`.sgd_gd.sgd_gd` (``dante.shallow.sgd_gd`` is the module). The st
 
 from __future__ import annotations
 
-from . import generative, relu_gate, sgd_gd, sparse_coding_ae, tied_autoencoder
-from .generative import (
-    CODE_MODELS,
-    BilinearModel,
-    incoherence,
-    normalize_columns,
-    random_dictionary,
-    sparse_magnitude_upper,
-)
-from .relu_gate import (
-    GATE_ACTIVATIONS,
-    ConfinementGuarantee,
-    GLMOutputRoundRobin,
-    GLMTronResult,
-    GLMTronSolver,
-    IterateResult,
-    ModifiedSGDSolver,
-    confinement_failure_bound,
-    confinement_guarantee,
-    confinement_radius,
-    effective_risk,
-    glmtron,
-    glmtron_risk_bound,
-    glmtron_steps,
-    modified_sgd_exact_rate,
-    modified_sgd_rate,
-    modified_sgd_relu,
-    modified_sgd_step_size,
-    noise_assisted_subgradient,
-    relu_gate_moments,
-    relu_subgradient,
-)
-from .sgd_gd import (
-    SMOOTH_ACTIVATIONS,
-    C1Screen,
-    OuterDiagnostics,
-    SGDGDActivation,
-    SGDGDResult,
-    certificate_bound,
-    d_matrix,
-    get_sgd_gd_activation,
-    gradients,
-    lemma54_bound,
-    lemma54_constants,
-    objective,
-    project_ball,
-    screen_condition_c1,
-    sigma_min_d_sq,
-    theorem59_bound,
-    theta_smoothness,
-)
-from .sparse_coding_ae import (
-    GDResult,
-    expected_gradient_norm,
-    gradient_descent,
-    perturb_rows,
-    sc_forward,
-    sc_gradient,
-    sc_loss,
-    support_size,
-    thesis_data,
-    thesis_eps,
-)
-from .tied_autoencoder import (
-    INITIALIZATIONS,
-    NWHResult,
-    constant_bias,
-    encode,
-    fit_contraction,
-    geometric_bias,
-    init_weights,
-    match_columns,
-    matched_error,
-    nwh_loss_and_gradient,
-    nwh_train,
-)
+from . import generative, relu_gate, sparse_coding_ae, tied_autoencoder
+from . import sgd_gd as _sgd_gd_module
+from .generative import *  # noqa: F403  (each: exactly the module's __all__)
+from .relu_gate import *  # noqa: F403
+from .sgd_gd import *  # noqa: F403
+from .sparse_coding_ae import *  # noqa: F403
+from .tied_autoencoder import *  # noqa: F403
 
-__all__ = [
-    "BilinearModel",
-    "C1Screen",
-    "CODE_MODELS",
-    "ConfinementGuarantee",
-    "GATE_ACTIVATIONS",
-    "GDResult",
-    "GLMOutputRoundRobin",
-    "GLMTronResult",
-    "GLMTronSolver",
-    "INITIALIZATIONS",
-    "IterateResult",
-    "ModifiedSGDSolver",
-    "NWHResult",
-    "OuterDiagnostics",
-    "SGDGDActivation",
-    "SGDGDResult",
-    "SMOOTH_ACTIVATIONS",
-    "certificate_bound",
-    "confinement_failure_bound",
-    "confinement_guarantee",
-    "confinement_radius",
-    "constant_bias",
-    "d_matrix",
-    "effective_risk",
-    "encode",
-    "expected_gradient_norm",
-    "fit_contraction",
-    "generative",
-    "geometric_bias",
-    "get_sgd_gd_activation",
-    "glmtron",
-    "glmtron_risk_bound",
-    "glmtron_steps",
-    "gradient_descent",
-    "gradients",
-    "incoherence",
-    "init_weights",
-    "lemma54_bound",
-    "lemma54_constants",
-    "match_columns",
-    "matched_error",
-    "modified_sgd_exact_rate",
-    "modified_sgd_rate",
-    "modified_sgd_relu",
-    "modified_sgd_step_size",
-    "noise_assisted_subgradient",
-    "normalize_columns",
-    "nwh_loss_and_gradient",
-    "nwh_train",
-    "objective",
-    "perturb_rows",
-    "project_ball",
-    "random_dictionary",
-    "relu_gate",
-    "relu_gate_moments",
-    "relu_subgradient",
-    "sc_forward",
-    "sc_gradient",
-    "sc_loss",
-    "screen_condition_c1",
-    "sgd_gd",
-    "sigma_min_d_sq",
-    "sparse_coding_ae",
-    "sparse_magnitude_upper",
-    "support_size",
-    "theorem59_bound",
-    "thesis_data",
-    "thesis_eps",
-    "theta_smoothness",
-    "tied_autoencoder",
-]
+sgd_gd = _sgd_gd_module  # the module; the function of the same name is sgd_gd.sgd_gd
+del ACTIVATIONS  # noqa: F821  (from the star imports) two modules define it; each keeps its own
+
+_MODULES = (generative, relu_gate, _sgd_gd_module, sparse_coding_ae, tied_autoencoder)
+__all__ = sorted(
+    {"generative", "relu_gate", "sgd_gd", "sparse_coding_ae", "tied_autoencoder"}
+    | {n for m in _MODULES for n in m.__all__ if n not in ("ACTIVATIONS", "sgd_gd")}
+)
