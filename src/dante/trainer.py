@@ -55,7 +55,8 @@ _TASKS = ("auto", "classification", "regression", "reconstruction")
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN/Inf loss; the step was not taken."""
+    """Training produced a NaN/Inf loss (the step was not taken) or NaN/Inf
+    weights (restored to the start of the phase); the weights left are finite."""
 
 
 @dataclass
@@ -326,9 +327,7 @@ class Trainer:
         elif y is None:
             raise ValueError(f"task={task!r} needs targets y (pass y=None only for autoencoders)")
         if task in ("regression", "reconstruction") and self.config.loss == "cross_entropy":
-            raise ValueError(
-                f"loss='cross_entropy' needs class labels; use loss='mse' for {task}"
-            )
+            raise ValueError(f"loss='cross_entropy' needs class labels; use loss='mse' for {task}")
         n_out = model.out_features
         n_classes = n_out if n_out > 1 else 2
         if self.config.batch_size > len(Xn):
@@ -477,6 +476,31 @@ class Trainer:
             for p in layer.parameters():
                 p.requires_grad_(flag)
 
+    def _raise_if_diverged(
+        self,
+        stage: Stage,
+        block: tuple[int, ...],
+        params: list[torch.Tensor],
+        at_start: list[torch.Tensor],
+        cause: Exception | None = None,
+    ) -> None:
+        """If the phase left the block's weights NaN/Inf (a step overflowed
+        while the loss it was computed from was still finite), put back their
+        values from the start of the phase and raise: a diverged run never
+        leaves non-finite weights behind."""
+        if bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+            return
+        with torch.no_grad():
+            for p, s in zip(params, at_start):
+                p.copy_(s)
+        note = (
+            f"The weights of block {list(block)} had become NaN/Inf by step "
+            f"{self.budget.steps}; they are restored to their values at the start of this phase."
+        )
+        if cause is None:
+            note += f" Lower lr (now {self.config.lr}) or rescale the data."
+        raise NonFiniteLossError(f"{cause} {note}" if cause is not None else note)
+
     def _clock(self) -> float:
         return time.perf_counter() - self._t0 - self._eval_seconds
 
@@ -534,6 +558,7 @@ class Trainer:
         custom = isinstance(opt, StepSolver)
         block_params = [p for i in block for p in self.model.block_parameters(i)]
         n_block = sum(p.numel() for p in block_params)
+        at_start = [p.detach().clone() for p in block_params]  # restored if the phase diverges
         world = self.world
         self._set_trainable(block)
         for cb in self.callbacks:
@@ -588,8 +613,7 @@ class Trainer:
                         raise NonFiniteLossError(
                             f"training loss became {bad} at step {budget.steps + 1} "
                             f"(stage {stage.name!r}, block {list(block)}); the step was not "
-                            f"taken and the weights are the last finite ones. Lower lr "
-                            f"(now {cfg.lr}) or rescale the data."
+                            f"taken. Lower lr (now {cfg.lr}) or rescale the data."
                         )
                     if not custom:
                         if world.size == 1:
@@ -612,6 +636,11 @@ class Trainer:
                     rec = self._evaluate(stage, round_, block, cache)
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['train_loss']:.4g}")
+            self._raise_if_diverged(stage, block, block_params, at_start)
+        except (NonFiniteLossError, _BudgetExhausted) as exc:
+            cause = exc if isinstance(exc, NonFiniteLossError) else None
+            self._raise_if_diverged(stage, block, block_params, at_start, cause)
+            raise
         finally:
             pages.release()
             budget.wall_seconds = self._clock()
