@@ -908,7 +908,7 @@ def test_estimators_refuse_hostile_inputs(kind, name, cls, data, fitted):
 def tiny_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "tiny.csv"
     rng = np.random.default_rng(0)
-    rows = [f"{a:.3f},{b:.3f},{c:.3f},{int(a > 0.5)}" for a, b, c in rng.random((30, 3))]
+    rows = [f"{a:.3f},{b:.3f},{c:.3f},{int(a > 0.5)}" for a, b, c in rng.random((60, 3))]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -994,8 +994,8 @@ def _cli_combo(draw, kind: str) -> tuple[list[str], str]:
         return ["--a", repr(draw(st.floats(1.01, 100))), "--b", "1"], "a <= b"
     if kind == "a_nonfinite":
         return [f"--{draw(st.sampled_from('ab'))}={draw(_NAN_INF)}"], "finite"
-    if kind == "batch_too_big":  # tiny.csv has 24 training rows
-        return [f"--batch-size={draw(st.integers(25, 10**6))}"], "larger than the training set"
+    if kind == "batch_too_big":  # tiny.csv has 48 training rows
+        return [f"--batch-size={draw(st.integers(49, 10**6))}"], "larger than the training set"
     if kind == "resume":
         return ["--resume", f"--seed={draw(st.integers(0, 99))}"], "resume"
     if kind == "cross_entropy":
@@ -1106,6 +1106,25 @@ def test_cli_reproduce_refuses_bad_spec_files(kind, data):
         rc, err = _run_cli(argv)
         _assert_cli_error(rc, err, needle, out)
     GENERATED["specs"] += 1
+
+
+def test_cli_base_arguments_of_the_hostile_cases_train(tiny_csv, tmp_path):
+    """The hostile CLI cases change one argument of a run that works."""
+    out = tmp_path / "run"
+    argv = ["train", "--quiet", "--no-plot", "--out", str(out), "--dataset", str(tiny_csv)]
+    rc, err = _run_cli([*argv, "--methods", "sgd", "--max-alternations", "1"])
+    assert rc == 0, err
+    assert json.loads((out / "metrics.json").read_text())["methods"]["sgd"]["steps"] > 0
+
+
+def test_cli_diverging_run_is_one_line_with_status_1(tiny_csv, tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--quiet", "--no-plot", "--out", str(out), "--dataset", str(tiny_csv)]
+    rc, err = _run_cli([*argv, "--methods", "sgd", "--baseline-lr", "1e6"])
+    lines = err.strip().splitlines()
+    assert rc == 1 and len(lines) == 1 and lines[0].startswith("dante: error:"), err
+    assert "nan" in lines[0].lower()
+    assert not out.exists()  # no method finished: nothing written
 
 
 @pytest.mark.parametrize(
