@@ -608,8 +608,10 @@ class Trainer:
                             # sum the ranks' scaled gradients BEFORE the solver's one norm
                             loss.backward()
                             loss = world.allreduce_grads_(block_params, loss, len(idx) / n_global)
-                    if not torch.isfinite(loss):
-                        bad = float(loss.detach())
+                    # one host read of the loss (isfinite on the tensor would
+                    # launch three kernels and still sync)
+                    bad = loss.item()
+                    if not math.isfinite(bad):
                         raise NonFiniteLossError(
                             f"training loss became {bad} at step {budget.steps + 1} "
                             f"(stage {stage.name!r}, block {list(block)}); the step was not "
