@@ -404,7 +404,14 @@ def _add_bench_parser(sub: Any) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="docs/PERFORMANCE.md")
     p.add_argument("--json", default="benchmarks/results.json", help="raw measurements")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: p1,p2,p3,p4")
+    p.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: p1,p2,p3,p4,memmap,profile"
+    )
+    p.add_argument(
+        "--baseline",
+        default="7b57b00",
+        help="git commit profiled as 'before' beside the working tree ('' to skip)",
+    )
     p.set_defaults(func=_cmd_bench)
 
 
@@ -412,11 +419,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .reporting import write_json
 
+    parts = {"p1", "p2", "p3", "p4", "memmap", "profile"}
     skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
-    bad = skip - {"p1", "p2", "p3", "p4"}
+    bad = skip - parts
     if bad:
-        raise ValueError(f"--skip: unknown parts {sorted(bad)}; use p1, p2, p3, p4")
+        raise ValueError(f"--skip: unknown parts {sorted(bad)}; use {', '.join(sorted(parts))}")
     results: dict[str, Any] = {"machine": bench.machine_info(), "device": args.device, "notes": []}
+    if "profile" not in skip:
+        print("step profile, before / after ...", flush=True)
+        results["profile"] = bench.profile_before_after(
+            args.baseline or None, n=2000 if args.quick else 10000
+        )
     if "p2" not in skip:
         print("P2 hardware efficiency ...", flush=True)
         results["p2"] = bench.p2_hardware_efficiency(
@@ -428,10 +441,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if "p4" not in skip:
         print("P4 scaling ...", flush=True)
         results["p4"] = (
-            bench.p4_scaling(ns=(500, 1000, 2000), widths=(32, 64, 128))
+            bench.p4_scaling(ns=(500, 1000, 2000), widths=(32, 64, 128), width_n=1000)
             if args.quick
             else bench.p4_scaling()
         )
+    if "memmap" not in skip:
+        print("P4 memory-mapped 1M x 784 ...", flush=True)
+        results["p4_memmap"] = bench.p4_memmap(n=20_000 if args.quick else 1_000_000)
     if "p1" not in skip:
         results["p1"] = []
         for loss in ("mse", "cross_entropy"):
