@@ -77,11 +77,13 @@ _RSS_SCRIPT = textwrap.dedent(
 
 
 def test_memory_map_is_not_copied_whole_nor_left_resident(tmp_path):
-    # 400 MB of float32 in a .npy file, trained through one DANTE alternation
-    # (validation, cached output-layer phase, streamed first-layer phase,
-    # evaluations). A whole copy, or the mapping left resident, would raise
-    # the peak RSS by >= 400 MB.
-    n, d = 250_000, 400
+    # 376 MB of float32 MNIST-width rows in a .npy file, trained through one
+    # DANTE alternation (validation, cached output-layer phase, first-layer
+    # phase reading the map directly, evaluations). A whole copy, or the
+    # mapping left resident, would raise the peak RSS by >= 376 MB. On Linux
+    # one random 3 KB row can map a ~650 KB folio: releasing by bytes read
+    # (instead of measured resident pages) left this file wholly resident.
+    n, d = 120_000, 784
     path = tmp_path / "big.npy"
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
     rng = np.random.default_rng(0)
