@@ -146,6 +146,20 @@ def p2_hardware_efficiency(
     return out
 
 
+def _sweep_config(batch: int, **config: Any):
+    """One DANTE round-robin sweep, one epoch per block, evaluated once (timing runs)."""
+    return make_config(
+        method="dante",
+        lr=0.01,
+        batch_size=batch,
+        t_sngd=1,
+        max_alternations=1,
+        eval_every="round",
+        tol=0.0,
+        **config,
+    )
+
+
 def p3_prefix_cache(
     sizes: list[int] | None = None, n: int = 10000, batch: int = 100, device: str = "cpu"
 ) -> dict[str, Any]:
@@ -155,17 +169,7 @@ def p3_prefix_cache(
     out: dict[str, Any] = {"sizes": sizes, "n": n, "batch": batch}
     weights = {}
     for cached in (True, False):
-        cfg = make_config(
-            method="dante",
-            lr=0.01,
-            batch_size=batch,
-            t_sngd=1,
-            max_alternations=1,
-            eval_every="round",
-            cache_inputs=cached,
-            device=device,
-            tol=0.0,
-        )
+        cfg = _sweep_config(batch, cache_inputs=cached, device=device)
         trainer = Trainer(MLP(sizes, seed=0), cfg)
         res = trainer.fit(X, y)
         out["cached" if cached else "recomputed"] = res.budget.wall_seconds
@@ -288,16 +292,7 @@ def p1_time_to_accuracy(
 
 def _epoch_seconds(X: Any, y: np.ndarray, width: int, batch: int, **config: Any) -> dict:
     """One DANTE alternation (T_SNGD = 1) of ``d-width-10``: seconds per block-epoch."""
-    cfg = make_config(
-        method="dante",
-        lr=0.01,
-        batch_size=batch,
-        t_sngd=1,
-        max_alternations=1,
-        eval_every="round",
-        tol=0.0,
-        **config,
-    )
+    cfg = _sweep_config(batch, **config)
     res = Trainer(MLP([X.shape[1], width, 10], seed=0), cfg).fit(X, y)
     return {
         "seconds": res.budget.wall_seconds / 2,  # one epoch per block, two blocks
