@@ -302,12 +302,19 @@ def _epoch_seconds(X: Any, y: np.ndarray, width: int, batch: int, **config: Any)
 
 def _fits(pairs: list[tuple[int, float]], steps: list[int]) -> dict[str, float]:
     """Log-log slope, and the affine fit ``t = c0 * steps + c1 * x * steps``
-    whose ``c0`` is the fixed cost of a step (seconds)."""
+    whose ``c0`` is the fixed cost of a step (seconds).
+
+    The affine fit minimizes *relative* residuals (each row divided by its
+    time): an absolute least-squares fit is ruled by the largest sizes and can
+    put the intercept above the smallest measured time (a fixed share over
+    100%), which no reader can use.
+    """
     x = np.array([p[0] for p in pairs], dtype=float)
     t = np.array([p[1] for p in pairs], dtype=float)
     st = np.array(steps, dtype=float)
     slope = float(np.polyfit(np.log(x), np.log(t), 1)[0])
-    coef, *_ = np.linalg.lstsq(np.stack([st, st * x], 1), t, rcond=None)
+    design = np.stack([st, st * x], 1) / t[:, None]
+    coef, *_ = np.linalg.lstsq(design, np.ones_like(t), rcond=None)
     c0 = float(coef[0])
     return {
         "exponent": slope,
@@ -336,13 +343,22 @@ def p4_scaling(
         del X
     X, y = _synthetic(width_n, 784, 10)
     by_w = [(w, _epoch_seconds(X, y, w, batch)["seconds"]) for w in widths]
-    fit_n = _fits(by_n, [math.ceil(n / batch) for n in ns])
-    fit_w = _fits(by_w, [math.ceil(width_n / batch)] * len(widths))
+    return derive_p4({"by_n": by_n, "by_width": by_w, "width_n": width_n, "batch": batch})
+
+
+def derive_p4(p4: dict[str, Any]) -> dict[str, Any]:
+    """Add the fitted exponents and the fixed-cost fit to P4's raw timings.
+
+    A pure function of ``by_n``, ``by_width``, ``width_n`` and ``batch``, so
+    ``dante bench --report-only`` can refit stored measurements.
+    """
+    by_n = [tuple(r) for r in p4["by_n"]]
+    by_w = [tuple(r) for r in p4["by_width"]]
+    batch = p4["batch"]
+    fit_n = _fits(by_n, [math.ceil(n / batch) for n, _ in by_n])
+    fit_w = _fits(by_w, [math.ceil(p4["width_n"] / batch)] * len(by_w))
     return {
-        "by_n": by_n,
-        "by_width": by_w,
-        "width_n": width_n,
-        "batch": batch,
+        **p4,
         "n_exponent": fit_n["exponent"],
         "width_exponent": fit_w["exponent"],
         "width_fit": fit_w,
@@ -439,7 +455,10 @@ def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> d
     def run(src: Path) -> dict:
         env = {**os.environ, "PYTHONPATH": str(src)}
         out = subprocess.run(
-            [sys.executable, str(script), str(n)], env=env, capture_output=True, text=True,
+            [sys.executable, str(script), str(n)],
+            env=env,
+            capture_output=True,
+            text=True,
             check=True,
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -451,7 +470,8 @@ def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> d
         try:
             subprocess.run(
                 ["git", "-C", str(root), "worktree", "add", "--detach", wt, baseline],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
             result["before"] = run(Path(wt) / "src")
         except subprocess.CalledProcessError as exc:

@@ -412,7 +412,28 @@ def _add_bench_parser(sub: Any) -> None:
         default="7b57b00",
         help="git commit profiled as 'before' beside the working tree ('' to skip)",
     )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: refit and re-render PERFORMANCE.md from the --json file",
+    )
     p.set_defaults(func=_cmd_bench)
+
+
+def _read_bench_json(path: str) -> dict[str, Any] | None:
+    """Earlier ``dante bench`` measurements, or None where there are none."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--json {path}: unreadable bench results ({exc})") from exc
+    if not isinstance(data, dict) or "machine" not in data:
+        raise ValueError(f"--json {path}: not a dante bench results file")
+    return data
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -424,6 +445,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     bad = skip - parts
     if bad:
         raise ValueError(f"--skip: unknown parts {sorted(bad)}; use {', '.join(sorted(parts))}")
+    previous = _read_bench_json(args.json)
+    if args.report_only:
+        if previous is None:
+            raise ValueError(
+                f"--report-only: no measurements at --json {args.json}; run bench first"
+            )
+        if "p4" in previous:
+            previous["p4"] = bench.derive_p4(previous["p4"])
+        bench.write_performance_md(previous, args.out)
+        print(f"wrote {args.out} from {args.json}")
+        return 0
     results: dict[str, Any] = {"machine": bench.machine_info(), "device": args.device, "notes": []}
     if "profile" not in skip:
         print("step profile, before / after ...", flush=True)
@@ -454,6 +486,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(f"P1 time to accuracy ({loss}) ...", flush=True)
             kw = {"epochs": 2, "n_train": 2000} if args.quick else {}
             results["p1"].append(bench.p1_time_to_accuracy(loss, device=args.device, **kw))
+    # A skipped part keeps its earlier measurement (same device) rather than
+    # vanishing from the report; the machine line is this run's.
+    keys = {
+        "p1": "p1",
+        "p2": "p2",
+        "p3": "p3",
+        "p4": "p4",
+        "memmap": "p4_memmap",
+        "profile": "profile",
+    }
+    if previous is not None and previous.get("device") == args.device:
+        for part in skip:
+            if keys[part] in previous:
+                results[keys[part]] = previous[keys[part]]
+    if "p4" in results:
+        results["p4"] = bench.derive_p4(results["p4"])
     write_json(args.json, results)
     bench.write_performance_md(results, args.out)
     print(f"wrote {args.out} and {args.json}")
