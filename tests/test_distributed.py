@@ -66,8 +66,9 @@ def _model(kind: str) -> dante.LayeredNet:
     return dante.Autoencoder([10, 6, 3], seed=3)  # greedy pairs, stage inputs from the prefix
 
 
-def _train(name: str, batch_size: int, world: World) -> dict:
+def _train(name: str, batch_size: int, world: World, **extra) -> dict:
     kind, kwargs = RUNS[name]
+    kwargs = {**kwargs, **extra}
     X, y = _data()
     net = _model(kind)
     if kind == "ae":
@@ -113,9 +114,49 @@ def _worker(rank: int, port: int, out: str) -> None:
         world = current_world()
         assert (world.rank, world.size) == (rank, WORLD)
         results = {name: _train(name, WORLD * PER_RANK, world) for name in RUNS}
+        results["resumed"] = _crash_and_resume(world, out)
         torch.save(results, f"{out}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
+
+
+class _Crash(dante.Callback):
+    """Interrupts the run after a given step; the ranks run in lockstep (every
+    step all-reduces), so both stop after the same step."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step(self, trainer, loss):
+        if trainer.budget.steps == self.at:
+            raise KeyboardInterrupt
+
+
+RESUME_RUN = "dante_momentum"  # round robin over three blocks, momentum state in the checkpoint
+# 26 global minibatches per epoch, 3 blocks x 1 epoch x 2 alternations = 156 steps:
+# crashes in the first phase, mid-epoch in the third, and in the second alternation
+CRASHES = (5, 61, 122)
+EVERY = 4  # checkpoint every 4 steps: the crash at 61 leaves the checkpoint of step 60
+
+
+def _crash_and_resume(world: World, out: str) -> dict:
+    """Two ranks interrupted at each of ``CRASHES`` and resumed from rank 0's
+    checkpoint each time; a copy of the step-60 checkpoint is kept for a
+    one-process resume."""
+    path = f"{out}/ddp_checkpoint.pt"
+    ckpt = dict(checkpoint=path, checkpoint_every=EVERY, resume=True)
+    for at in CRASHES:
+        try:
+            _train(RESUME_RUN, WORLD * PER_RANK, world, callbacks=[_Crash(at)], **ckpt)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError(f"the run was not interrupted at step {at}")
+        world.barrier()
+        if at == 61 and world.is_main:
+            shutil.copy(path, f"{out}/ddp_checkpoint_step60.pt")
+    world.barrier()
+    return _train(RESUME_RUN, WORLD * PER_RANK, world, **ckpt)
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +184,39 @@ def test_two_ranks_take_the_steps_of_one_process_with_the_doubled_minibatch(para
     assert len(rank0["train_loss"]) == len(single["train_loss"]) > 2
     for key in ("steps", "samples_seen", "weights_updated"):
         assert rank0[key] == single[key]
+
+
+def test_two_ranks_interrupted_and_resumed_end_bit_identical(parallel_runs):
+    """Multi-rank resume: rank 0 writes the checkpoint, every rank reads it back;
+    three interruptions later both ranks hold the weights of the uninterrupted
+    two-rank run, bit for bit, with the same curve and budget."""
+    for ranks in parallel_runs[1]:
+        got, ref = ranks["resumed"], ranks[RESUME_RUN]
+        assert all(torch.equal(a, b) for a, b in zip(got["weights"], ref["weights"], strict=True))
+        assert got["train_loss"] == ref["train_loss"] and got["steps"] == ref["steps"] == 156
+        assert got["weights_updated"] == ref["weights_updated"]
+
+
+def test_a_two_rank_checkpoint_resumes_in_one_process(parallel_runs, tmp_path):
+    """The run is defined by the seed and the global minibatch, not the number
+    of ranks, so a two-rank checkpoint (step 60 of 156) finishes in a single
+    process with the weights of the two-rank run (float rounding only)."""
+    path = tmp_path / "ckpt.pt"
+    shutil.copy(parallel_runs[0] / "ddp_checkpoint_step60.pt", path)
+    kind, kwargs = RUNS[RESUME_RUN]
+    X, y = _data()
+    net = _model(kind)
+    trainer = dante.Trainer(
+        net, batch_size=WORLD * PER_RANK, checkpoint=path, checkpoint_every=EVERY, resume=True,
+        **kwargs,
+    )  # fmt: skip
+    res = trainer.fit(X, y, X[:50], y[:50])
+    assert trainer.resumed_from_step == 60  # it continued the two-rank run, not a fresh one
+    ref = parallel_runs[1][0][RESUME_RUN]
+    for a, b in zip(net.parameters(), ref["weights"], strict=True):
+        assert torch.allclose(a.detach(), b, rtol=0.0, atol=1e-5), (a - b).abs().max()
+    assert res.budget.steps == ref["steps"]
+    np.testing.assert_allclose([h["train_loss"] for h in res.history], ref["train_loss"], rtol=1e-5)
 
 
 def test_a_half_sized_single_minibatch_gives_different_weights(parallel_runs):
