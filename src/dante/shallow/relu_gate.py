@@ -18,9 +18,9 @@ Chapter 3 of the Mukherjee thesis (``003_a707f9d83869f5a2.txt``):
   ``w_1 = 0, w <- w + (1/m) sum_i (y_i - sigma(w.x_i)) x_i`` for a
   non-decreasing ``L``-Lipschitz ``sigma`` with ``L < 2``, ``||x_i|| <= 1`` and
   bounded (even adversarial) label noise ``|xi_i| <= theta``. After
-  ``T = ||w*||^2 / eps`` steps (``/work/shared/ALGORITHMS.md`` Sec. 3: the
-  printed ``||w*|| / eps`` is a slip -- the proof removes ``eps`` from the
-  *squared* distance per bad step) the effective risk is below
+  ``T = ||w*||^2 / eps`` steps (the printed ``||w*|| / eps`` is a slip -- the
+  proof, Appendix 3.B, removes ``eps`` from the *squared* distance per bad
+  step; ``docs/ERRATA.md``) the effective risk is below
   ``L / (2 - L) (eps + theta^2 + 2 theta W (L + 1))`` (:func:`glmtron_risk_bound`).
 
 DANTE integration: :class:`GLMTronSolver` and :class:`ModifiedSGDSolver` are
@@ -228,7 +228,7 @@ def glmtron_steps(w_norm_bound: float, eps: float) -> int:
 
     The thesis prints ``||w*|| / eps``; its proof (Appendix 3.B) lowers the
     *squared* distance ``||w_t - w*||^2 <= W^2`` by ``eps`` per step, hence
-    ``W^2 / eps`` (``ALGORITHMS.md`` Sec. 3).
+    ``W^2 / eps`` (``docs/ERRATA.md``).
 
     Parameters
     ----------

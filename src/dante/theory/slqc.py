@@ -190,7 +190,7 @@ def slqc_check(
     ``B(z, eps/kappa)``, ``g = grad f(x)``. The maximum of ``<g, y - x>`` over
     that ball is attained at ``y = z + (eps/kappa) g/||g||``, so the second
     clause is the closed form ``<g, z - x> + (eps/kappa) ||g|| <= 0``
-    (``/work/shared/ALGORITHMS.md`` Sec. 1). No tolerance is applied.
+    (Cauchy-Schwarz; the paper states only the ball form). No tolerance is applied.
 
     Parameters
     ----------
