@@ -120,7 +120,7 @@ def test_sngd_momentum_matches_hand_computation():
 def test_sngd_step_function_and_state_dict_round_trip():
     p = torch.nn.Parameter(torch.tensor([0.0, 0.0]))
     norm = dante.sngd_step_([p.data], [torch.tensor([0.0, 2.0])], lr=0.25, eps=1e-12)
-    assert norm.item() == 2.0
+    assert norm.item() == 2.0  # exact in IEEE arithmetic: sqrt(0 + 4) is correctly rounded
     torch.testing.assert_close(p.detach(), torch.tensor([0.0, -0.25]))
     torch.manual_seed(0)
     a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
@@ -271,8 +271,11 @@ def test_cached_prefix_loss_equals_full_model_loss(digits):
         acc = (out.argmax(1).numpy() == digits.y_train).mean()
     # the last record was computed from the phase cache of the input layer
     assert res.history[-1]["block"] == [0]
+    # float32 losses from two summation orders agree to ~1e-6 relative; 1e-5 leaves headroom
     assert res.final["train_loss"] == pytest.approx(loss, rel=1e-5)
-    assert res.final["train_accuracy"] == pytest.approx(acc)
+    # the cached and the full forward pass may round a logit differently (~1e-6), which can
+    # flip the argmax of a sample sitting on a near-tie: allow two such flips
+    assert res.final["train_accuracy"] == pytest.approx(acc, abs=2 / len(digits.y_train))
 
 
 def test_budget_counters_match_hand_counts():

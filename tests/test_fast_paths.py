@@ -37,12 +37,18 @@ def test_cached_streamed_and_recomputed_inputs_give_the_same_weights():
     assert set(r_cached.stages[0]["inputs"].values()) == {"cached", "direct"}
     assert set(r_rec.stages[0]["inputs"].values()) == {"recomputed", "direct"}
     assert set(r_stream.stages[0]["inputs"].values()) == {"streamed", "direct"}
+    # the same float32 arithmetic, batched differently: weights of size ~0.1-1 after 2
+    # alternations differ by rounding (~1e-7) only; a logic error moves them by >1e-3
     for a, b, c in zip(w_cached, w_rec, w_stream, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
         torch.testing.assert_close(a, c, rtol=0, atol=1e-6)
-    # the evaluation that reuses the cache reports what a full forward pass does
+    # the evaluation that reuses the cache reports what a full forward pass does: float32
+    # losses from two summation orders agree to ~1e-6 relative
     assert r_cached.final["train_loss"] == pytest.approx(r_rec.final["train_loss"], rel=1e-5)
-    assert r_cached.final["test_accuracy"] == r_rec.final["test_accuracy"]
+    # a logit rounded differently (~1e-6) may flip one near-tied sample of the 100 test rows
+    assert r_cached.final["test_accuracy"] == pytest.approx(
+        r_rec.final["test_accuracy"], abs=1 / 100
+    )
 
 
 def test_memory_mapped_training_data_gives_the_in_memory_weights(tmp_path):
@@ -55,8 +61,10 @@ def test_memory_mapped_training_data_gives_the_in_memory_weights(tmp_path):
         net = dante.MLP([20, 16, 3], seed=2)
         dante.fit(net, data, y, lr=0.05, batch_size=50, t_sngd=1, max_alternations=2, tol=0.0)
         weights.append([p.detach().clone() for p in net.parameters()])
+    # same arithmetic on the same values, but MKL may pick kernels by buffer alignment (a
+    # memory map vs a heap array), so bit equality is not portable; 1e-6 is float32 rounding
     for a, b in zip(*weights, strict=True):
-        assert torch.equal(a, b)
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
 _RSS_SCRIPT = textwrap.dedent(

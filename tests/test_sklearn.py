@@ -79,13 +79,17 @@ def test_estimators_train_exactly_what_dante_fit_trains(digits):
         net, X.astype(np.float32), y, loss="cross_entropy", lr=0.01, batch_size=32,
         max_alternations=2, seed=int(order_seed), eval_every="round",
     )  # fmt: skip
+    # same hyper-parameters, same float32 arithmetic: only buffer alignment (which MKL may use
+    # to pick kernels) differs, so ~1e-7 rounding; a wrong hyper-parameter moves them by >1e-3
     for got, want in zip(clf.model_.parameters(), net.parameters()):
-        torch.testing.assert_close(got, want, rtol=0, atol=0)
-    # predict_proba is the softmax of the network's logits
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    # predict_proba is the softmax of the network's logits (float32: 1e-5 on probabilities)
     with torch.no_grad():
         logits = net(torch.from_numpy(X.astype(np.float32)))
     np.testing.assert_allclose(clf.predict_proba(X), torch.softmax(logits, 1).numpy(), atol=1e-5)
-    np.testing.assert_array_equal(clf.predict(X), logits.argmax(1).numpy())
+    # a logit rounded differently may flip the argmax of a near-tied row: allow two of them
+    agree = np.mean(clf.predict(X) == logits.argmax(1).numpy())
+    assert agree >= 1 - 2 / len(X)
 
 
 def test_classifier_labels_binary_and_proba():
@@ -191,8 +195,9 @@ def test_partial_fit_is_one_alternation_and_accumulates(digits):
     A, B = X.transform(Xtr), X.transform(Xte)
     one = DanteClassifier(random_state=0).partial_fit(A, ytr, classes=np.arange(10))
     ref = DanteClassifier(max_alternations=1, t_am=1, random_state=0).fit(A, ytr)
+    # the same alternation on the same data: equal up to float32 rounding (see above)
     for got, want in zip(one.model_.parameters(), ref.model_.parameters()):
-        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
     clf = DanteClassifier(random_state=0)
     calls, scores = [], []
     for i, chunk in enumerate(np.array_split(np.arange(len(A)), 4)):

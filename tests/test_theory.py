@@ -325,9 +325,11 @@ def test_empirical_kappa_below_formula_on_theorem_domain(act: str, a: float) -> 
     assert res.n_points == 1500 and res.n_checked > 1000
     assert res.n_not_slqc == 0
     assert res.kappa <= teacher.kappa
-    # the definition: every checked point passes the check with kappa_emp, and the worst
-    # point fails it with a slightly smaller kappa
+    # the definition: the worst point passes the check with a slightly larger kappa and fails
+    # it with a slightly smaller one. At kappa_emp itself the ball margin is 0 up to rounding
+    # (3.5e-18 on an AMD EPYC), so its sign is the BLAS's choice; a relative step of 1e-3 moves
+    # the margin by ~1e-3 * |<g, z - w>|, many orders above float64 rounding.
     worst = int(np.argmax(res.kappa_min))
     checked = [p for p in pts if float(f(p)) > eps]
-    assert slqc_check(f, grad, checked[worst], teacher.w_star, eps, res.kappa).holds
+    assert slqc_check(f, grad, checked[worst], teacher.w_star, eps, 1.001 * res.kappa).holds
     assert not slqc_check(f, grad, checked[worst], teacher.w_star, eps, 0.999 * res.kappa).holds
