@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,10 +33,10 @@ __all__ = ["machine_info", "p2_hardware_efficiency", "p3_prefix_cache"]
 
 def machine_info() -> dict[str, Any]:
     """Cores, torch version, BLAS and threads."""
-    cfg = torch.__config__.show()
-    blas = next(
-        (line.split("=", 1)[1].strip() for line in cfg.splitlines() if "BLAS_INFO" in line), "?"
-    )
+    # only BLAS_INFO's value: the rest of torch's "Build settings" line holds
+    # the build machine's compiler paths
+    match = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    blas = match.group(1) if match else "?"
     return {
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
@@ -432,6 +433,20 @@ def p4_memmap(
     return {"n": n, "d": d, "width": width, "data_bytes": n * d * 4, "runs": runs}
 
 
+def _tree_path(path: str, tree: os.PathLike, label: str) -> str:
+    """``path`` relative to the source tree that ran, prefixed by ``label``
+    (``"."`` for the working tree, ``"<commit>:"`` for the baseline, git's
+    revision-path form); a file outside the tree is marked as such (the run
+    imported an installed dante instead), never recorded as an absolute path."""
+    from pathlib import Path
+
+    try:
+        rel = Path(path).resolve().relative_to(Path(tree).resolve()).as_posix()
+    except ValueError:
+        return f"outside {label.rstrip(':') or 'the working tree'}: {Path(path).name}"
+    return f"{label}/{rel}" if label == "." else f"{label}{rel}"
+
+
 def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> dict | None:
     """Run ``benchmarks/profile_step.py`` on this tree and on ``baseline``.
 
@@ -452,8 +467,8 @@ def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> d
     if not script.is_file():
         return None
 
-    def run(src: Path) -> dict:
-        env = {**os.environ, "PYTHONPATH": str(src)}
+    def run(tree: Path, label: str) -> dict:
+        env = {**os.environ, "PYTHONPATH": str(tree / "src")}
         out = subprocess.run(
             [sys.executable, str(script), str(n)],
             env=env,
@@ -461,9 +476,12 @@ def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> d
             text=True,
             check=True,
         )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        if "dante_file" in rec:  # which tree ran, without this machine's paths
+            rec["dante_file"] = _tree_path(rec["dante_file"], tree, label)
+        return rec
 
-    result: dict[str, Any] = {"baseline": baseline, "after": run(root / "src"), "before": None}
+    result: dict[str, Any] = {"baseline": baseline, "after": run(root, "."), "before": None}
     if baseline and shutil.which("git") and (root / ".git").exists():
         tmp = tempfile.mkdtemp(prefix="dante-baseline-")
         wt = os.path.join(tmp, "tree")
@@ -473,7 +491,7 @@ def profile_before_after(baseline: str | None = "7b57b00", n: int = 10_000) -> d
                 check=True,
                 capture_output=True,
             )
-            result["before"] = run(Path(wt) / "src")
+            result["before"] = run(Path(wt), f"{baseline}:")
         except subprocess.CalledProcessError as exc:
             result["error"] = (exc.stderr or b"").decode(errors="replace").strip()[:200]
         finally:
