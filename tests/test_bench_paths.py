@@ -46,3 +46,22 @@ def test_committed_bench_results_hold_no_absolute_path():
                 path.name,
                 s[:120],
             )
+
+
+def test_a_note_stored_with_the_memory_map_runs_is_rendered(tmp_path):
+    """A caveat kept inside ``p4_memmap`` shows in PERFORMANCE.md (and goes when
+    that part is re-measured, since a new measurement carries no note)."""
+    run = {
+        "cache_memory_gb": "default",
+        "inputs": {"1": "cached", "0": "direct"},
+        "seconds": 9.0,
+        "peak_rss_bytes": 2**30,
+    }
+    results = {
+        "machine": {"cores": 2, "cpu": "x", "torch": "t", "threads": 2, "blas": "mkl"},
+        "device": "cpu",
+        "p4_memmap": {"n": 10, "d": 2, "data_bytes": 80, "runs": [run], "note": "old clock"},
+    }
+    out = tmp_path / "PERFORMANCE.md"
+    bench.write_performance_md(results, out)
+    assert "- P4 memory map: old clock" in out.read_text()

@@ -718,6 +718,8 @@ def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> No
                 f"| cache_memory_gb={r['cache_memory_gb']} | {inputs} | {r['seconds']:.3g} | "
                 f"{r['peak_rss_bytes'] / 2**30:.2f} GiB |"
             )
+        if mm.get("note"):  # a caveat stored with these measurements (and gone with them)
+            notes.append(f"P4 memory map: {mm['note']}")
     lines += ["", "## Notes", ""]
     lines += [f"- {n}" for n in notes + results.get("notes", [])]
     atomic_write_text(path, "\n".join(lines) + "\n")
