@@ -29,10 +29,12 @@ code stored in the file; a file that carries other pickled objects is refused.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pickle
 import random
+import zipfile
 import zlib
 from dataclasses import asdict
 from pathlib import Path
@@ -172,6 +174,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> int:
     return len(data)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+
+
+def _damaged(path: Path, why: str) -> ValueError:
+    return ValueError(
+        f"checkpoint {str(path)!r} is damaged ({why}); it cannot be resumed. Fix: delete it "
+        f"(and resume from an earlier copy if you have one) to start the run again."
+    )
+
+
+def _foreign(path: Path) -> ValueError:
+    return ValueError(
+        f"checkpoint {str(path)!r} is not a dante checkpoint: not a readable torch file "
+        f"(damaged, or another format such as a raw pickle). It may be unsafe and must not be "
+        f"loaded with weights_only=False. Fix: point the checkpoint at a file written by dante, "
+        f"or delete this one to start the run again."
+    )
+
+
 def load_checkpoint(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> dict[str, Any]:
@@ -188,34 +209,42 @@ def load_checkpoint(
     FileNotFoundError
         No file at ``path``.
     ValueError
-        The file carries pickled Python objects other than plain containers and
-        tensors (refused unread), is not a dante checkpoint, is corrupt, or was
-        written by a newer dante.
+        The file is damaged (empty, truncated, corrupt), carries pickled Python
+        objects other than plain containers and tensors (refused unread), is not
+        a dante checkpoint, or was written by a newer dante. The message names
+        the file and never suggests ``weights_only=False``.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise _damaged(path, "the file is empty (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == _ZIP_MAGIC and not zipfile.is_zipfile(path):  # torch.save's zip, cut short
+        raise _damaged(path, "truncated: the end of the archive is missing")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         detail = next((ln.strip() for ln in str(exc).splitlines() if "GLOBAL" in ln), "")
+        detail = detail.removeprefix("WeightsUnpickler error: ").split(" was not ")[0]
         if detail:
             raise ValueError(
                 f"checkpoint {str(path)!r} was refused: it carries pickled Python objects "
-                f"that are not tensors or plain data ({detail}). dante loads checkpoints with "
-                f"torch.load(weights_only=True) and never runs code from a file. Fix: point "
-                f"the checkpoint at a file written by dante, or delete this one and start the "
-                f"run again; do not load it with weights_only=False unless you trust its source."
+                f"that are not tensors or plain data ({detail}), so it is not a dante "
+                f"checkpoint and may be unsafe. dante loads checkpoints with "
+                f"torch.load(weights_only=True) and never runs code from a file; this file "
+                f"must not be loaded with weights_only=False. Fix: point the checkpoint at a "
+                f"file written by dante, or delete this one and start the run again."
             ) from None
-        raise ValueError(
-            f"checkpoint {str(path)!r} is not a readable torch file (corrupt, truncated or "
-            f"another format): {str(exc).splitlines()[0]}. Fix: delete it to start the run again."
-        ) from None
-    except RuntimeError as exc:
-        raise ValueError(
-            f"checkpoint {str(path)!r} is not a readable torch file (corrupt or truncated: "
-            f"{str(exc).splitlines()[0]}). Fix: delete it to start the run again."
-        ) from None
+        raise _foreign(path) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        if head != _ZIP_MAGIC:
+            raise _foreign(path) from None
+        if isinstance(exc, OSError) and exc.errno not in (None, errno.EINVAL):
+            raise  # a real I/O error (permission, device), not a property of the file
+        first = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
+        raise _damaged(path, f"corrupt or truncated: {first}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(
             f"{str(path)!r} is not a dante checkpoint (no format={FORMAT!r} entry). Fix: pass "

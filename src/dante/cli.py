@@ -112,7 +112,20 @@ def _add_train_parser(sub: Any) -> None:
         action="store_true",
         help="continue the run in --out from its checkpoints (needs --checkpoint-every; a "
         "finished method is not trained again); the result is bit-identical to an "
-        "uninterrupted run",
+        "uninterrupted run; an error when --out holds no checkpoint",
+    )
+    p.add_argument(
+        "--resume-if-present",
+        action="store_true",
+        help="like --resume when --out holds a checkpoint of these methods, a fresh start "
+        "when it holds none (for job scripts that rerun the same command)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again in an --out that holds an earlier run: its metrics.json is "
+        "replaced and its checkpoints of these methods are deleted (without this, or "
+        "--resume, such an --out is refused)",
     )
     p.add_argument(
         "--tensorboard",
@@ -123,7 +136,7 @@ def _add_train_parser(sub: Any) -> None:
         help="also log metrics for TensorBoard to DIR (default <out>/tensorboard), one "
         "sub-folder per method; needs pip install 'dante-nn[tensorboard]'",
     )
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train_in_folder)
 
 
 def _load_dataset(args: argparse.Namespace):
@@ -198,6 +211,33 @@ def _run_outputs(
     return checkpoints, loggers
 
 
+def _cmd_train_in_folder(args: argparse.Namespace) -> int:
+    """``dante train`` with its ``--out`` checked before anything is loaded (a file, a
+    read-only or unwritable folder, a folder another run holds, earlier results,
+    ``--resume`` with nothing to resume: docs/CHECKPOINTS.md), and locked from just
+    before training until the command ends."""
+    from .run_folder import RunFolder
+
+    out = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    methods = [m.strip().lower() for m in args.methods.split(",") if m.strip()]
+    every = args.checkpoint_every
+    folder = RunFolder(
+        out,
+        checkpoints=None if every is None else [out / "checkpoints" / f"{m}.pt" for m in methods],
+        results_policy=True,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        resume_if_present=args.resume_if_present,
+        out_given=args.out is not None,
+    )
+    args.resume = folder.check()  # --resume-if-present: whether there is something to resume
+    args.run_folder = folder  # _cmd_train opens (locks) it once the arguments are checked
+    try:
+        return _cmd_train(args)
+    finally:
+        folder.close()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import copy
 
@@ -257,7 +297,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         configs[m] = make_config(method=m, lr=lr, schedule=schedule, **common)
         check_parallel_solver(configs[m].resolved_solver, world.size, f"--methods {m}: solver")
     n_params = sum(p.numel() for p in template.parameters())
-    out_dir = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    out_dir = args.run_folder.path
+    with world.main_first():  # rank 0 locks --out (and clears it on --overwrite) first
+        args.run_folder.open(main=world.is_main)
     checkpoints, loggers = _run_outputs(args, out_dir, methods, world.is_main)
     results: dict[str, dict[str, Any]] = {}
     payload = {
@@ -362,6 +404,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         write_results_md,
     )
     from .experiments.studies import list_studies, run_named_study, split_names, study_summary
+    from .run_folder import RunFolder
 
     if args.list:
         for name in list_experiments():
@@ -382,18 +425,21 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out or ("runs/quick" if args.quick else "results"))
     md = Path(args.results_md or (out / "RESULTS.md" if args.quick else "docs/RESULTS.md"))
     fig_dir = md.parent / "figures"
-    for spec in specs:
-        payload = run_experiment(
-            spec, out, only=args.only, device=args.device, report_only=args.report_only
-        )
-        for path in plot_experiment(payload, fig_dir):
-            print(f"  figure {path}")
-    for name in [] if args.report_only else studies:  # a study's JSON is its report
-        seeds = None if args.seeds is None else list(range(args.seeds))
-        payload = run_named_study(name, out, fig_dir, quick=args.quick, seeds=seeds)
-        for fig in payload["figures"]:
-            print(f"  figure {fig_dir / fig}")
-    write_results_md(out, md)
+    folder = RunFolder(out)  # finished cells are kept by design, so no results policy here
+    folder.check()  # a file, a read-only or unwritable folder, another run: refused now
+    with folder:  # locked while this command writes into it
+        for spec in specs:
+            payload = run_experiment(
+                spec, out, only=args.only, device=args.device, report_only=args.report_only
+            )
+            for path in plot_experiment(payload, fig_dir):
+                print(f"  figure {path}")
+        for name in [] if args.report_only else studies:  # a study's JSON is its report
+            seeds = None if args.seeds is None else list(range(args.seeds))
+            payload = run_named_study(name, out, fig_dir, quick=args.quick, seeds=seeds)
+            for fig in payload["figures"]:
+                print(f"  figure {fig_dir / fig}")
+        write_results_md(out, md)
     print(f"wrote {md}")
     return 0
 
@@ -543,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dante: error: {msg}", file=sys.stderr)
         return 2
     except FloatingPointError as exc:  # training diverged (NonFiniteLossError)
+        print(f"dante: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. a full disk while writing a checkpoint (ENOSPC)
         print(f"dante: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ equal work.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -37,21 +38,37 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> Non
     The bytes go to a temporary file in the same folder, are flushed and
     ``fsync``-ed, and the file is renamed over ``path`` (``os.replace`` is
     atomic on POSIX and Windows); the folder is then ``fsync``-ed so the rename
-    itself survives a power cut. A failure removes the temporary file.
+    itself survives a power cut. A failure removes the temporary file and
+    leaves ``path`` as it was.
+
+    Raises
+    ------
+    OSError
+        The write failed (a full disk, a read-only file system, ...). When the
+        error has an ``errno``, the message names ``path`` and the error code,
+        e.g. ``could not write 'run/c.pt': No space left on device (ENOSPC)``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.chmod(tmp, _new_file_mode())  # mkstemp's 0600 would hide the file from others
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            code = errno.errorcode.get(exc.errno, str(exc.errno))
+            raise OSError(
+                exc.errno,
+                f"could not write {str(path)!r}: {exc.strerror or exc} ({code}); the previous "
+                f"version of the file, if any, is left as it was",
+            ) from exc
         raise
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
