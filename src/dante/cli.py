@@ -9,7 +9,9 @@ work. Results: a printed table, ``metrics.json`` and PNG curves in ``--out``.
 
 Errors in the arguments or the data end the program with one line on stderr
 and exit status 2, before any training; a run whose training loss becomes
-NaN/Inf ends with one such line and status 1.
+NaN/Inf ends with one such line and status 1. A run that finishes with a final
+training loss over 1000 times its initial one is flagged ``"diverged": true``
+in metrics.json and on stderr (the rule: ``dante.cli_checks.divergence``).
 """
 
 from __future__ import annotations
@@ -21,19 +23,23 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .cli_checks import (
+    DEFAULT_BATCH,
+    add_data_parser,
+    check_data,
+    check_methods,
+    flag_divergence,
+    int_list,
+    load_dataset,
+    lr_flag_named,
+)
+
 __all__ = ["main"]
 
 _DANTE_FAMILY = ("dante", "dante_momentum", "sgd_altmin")
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        vals = [int(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
-    if any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return vals
+_int_list = int_list  # --hidden: comma-separated positive ints, none empty
 
 
 def _add_train_parser(sub: Any) -> None:
@@ -51,7 +57,7 @@ def _add_train_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--target",
-        default="-1",
+        default=None,
         help="target column of a CSV/NumPy file (index or name; default: last)",
     )
     p.add_argument(
@@ -85,7 +91,14 @@ def _add_train_parser(sub: Any) -> None:
     p.add_argument("--lr", type=float, default=0.01, help="DANTE's SNGD step length")
     p.add_argument("--baseline-lr", type=float, default=0.1, help="learning rate of baselines")
     p.add_argument("--momentum", type=float, default=None)
-    p.add_argument("--batch-size", "--minibatch", dest="batch_size", type=int, default=32)
+    p.add_argument(
+        "--batch-size",
+        "--minibatch",
+        dest="batch_size",
+        type=int,
+        default=DEFAULT_BATCH,
+        help="minibatch size (default: 32, clipped with a warning to a smaller training set)",
+    )
     p.add_argument("--t-sngd", type=int, default=5, help="solver epochs per block (paper: 5)")
     p.add_argument("--t-am", type=int, default=2, help="minimum alternations")
     p.add_argument("--tol", type=float, default=1e-4, help="stop when |f_t - f_{t-1}| < tol")
@@ -140,25 +153,7 @@ def _add_train_parser(sub: Any) -> None:
 
 
 def _load_dataset(args: argparse.Namespace):
-    from . import data
-
-    path = Path(args.dataset)
-    if args.dataset in data.available():
-        return data.load(args.dataset, seed=args.seed)
-    if path.suffix or path.exists():
-        target: int | str = args.target
-        try:
-            target = int(args.target)
-        except ValueError:
-            pass
-        if args.task == "reconstruction":  # an autoencoder uses every column
-            return data.load_file(path, target=None, seed=args.seed)
-        task = None if args.task == "auto" else args.task
-        return data.load_file(path, target=target, task=task, seed=args.seed)
-    raise ValueError(
-        f"--dataset {args.dataset!r} is neither a registered dataset "
-        f"({', '.join(data.available())}) nor a file"
-    )
+    return load_dataset(args)  # --target and --task checked against the dataset
 
 
 def _build_model(args: argparse.Namespace, n_in: int, n_out: int, reconstruction: bool):
@@ -257,11 +252,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+    check_methods(methods)
     # data-parallel under torchrun (docs/DISTRIBUTED.md): check before joining the group
     check_batch_size(args.batch_size, world_size_from_env(), "--batch-size")
     world, device = init_from_env(args.device)
     with world.main_first():  # a dataset download happens once, on rank 0
         ds = _load_dataset(args)
+    check_data(args, ds, methods, world.is_main)
     reconstruction = args.task == "reconstruction"
     classification = ds.task == "classification" and not reconstruction
     if classification:
@@ -294,7 +291,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for m in methods:
         lr = args.lr if m in _DANTE_FAMILY else args.baseline_lr
         schedule = args.schedule if m in _DANTE_FAMILY else None
-        configs[m] = make_config(method=m, lr=lr, schedule=schedule, **common)
+        with lr_flag_named(m):
+            configs[m] = make_config(method=m, lr=lr, schedule=schedule, **common)
         check_parallel_solver(configs[m].resolved_solver, world.size, f"--methods {m}: solver")
     n_params = sum(p.numel() for p in template.parameters())
     out_dir = args.run_folder.path
@@ -334,6 +332,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if budget is None:
             budget = res.budget.weights_updated
         results[m] = res.to_dict()
+        flag_divergence(results[m], m, world.is_main)
         if world.is_main:  # each finished method is on disk at once (atomic write)
             write_json(out_dir / "metrics.json", payload)
     if not world.is_main:  # every rank holds the same results; rank 0 reports them
@@ -575,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(sub)
     _add_reproduce_parser(sub)
     _add_bench_parser(sub)
+    add_data_parser(sub)
     return parser
 
 

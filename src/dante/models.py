@@ -10,13 +10,13 @@ its weight and bias) at a time with all others frozen.
 from __future__ import annotations
 
 import numbers
-import os
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from .activations import get_activation
+from .validation import check_memory, check_model_seed, parameter_bytes
 
 __all__ = ["Autoencoder", "Layer", "LayeredNet", "MLP"]
 
@@ -61,22 +61,10 @@ def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
         raise ValueError(
             f"{argname} needs at least {min_len} sizes (input, ..., output), got {list(sizes)!r}"
         )
-    # float32 weights and biases of the widest layer pair; caught here rather than
-    # as an allocation failure deep inside torch
-    n_bytes = 4 * max((a + 1) * b for a, b in zip(out, out[1:])) if len(out) > 1 else 0
-    if n_bytes > _memory_bytes():
-        raise ValueError(
-            f"{argname}={out!r}: one layer would need {n_bytes / 2**30:.3g} GiB of weights, "
-            "more than this machine's memory; use smaller layers"
-        )
+    # float32 weights and biases, caught here rather than as an allocation
+    # failure deep inside torch
+    check_memory(parameter_bytes(out), f"{argname}={out!r}: the weights", "use smaller layers")
     return out
-
-
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 40
 
 
 def _per_layer(spec, n: int, argname: str) -> list:
@@ -177,6 +165,7 @@ class MLP(LayeredNet):
         seed: int | None = None,
     ) -> None:
         super().__init__()
+        check_model_seed(seed)
         sizes = _check_sizes(sizes, "sizes", 2)
         n = len(sizes) - 1
         hidden = _per_layer(activation, n - 1, "activation") if n > 1 else []
@@ -224,9 +213,13 @@ class Autoencoder(LayeredNet):
         seed: int | None = None,
     ) -> None:
         super().__init__()
+        check_model_seed(seed)
         enc = _check_sizes(encoder_sizes, "encoder_sizes", 2)
         k = len(enc) - 1
         sizes = enc + enc[-2::-1]
+        check_memory(
+            parameter_bytes(sizes), f"encoder_sizes={enc!r}: the weights", "use smaller layers"
+        )
         n = 2 * k
         acts = _per_layer(activation, n - 1, "activation") + [output_activation]
         for a in acts:

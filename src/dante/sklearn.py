@@ -550,6 +550,29 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
         Alternations run (for backprop methods: epochs).
     """
 
+    # spelled out (not inherited) so that a wrong keyword names DanteRegressor,
+    # not the private base class
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Any = "leaky_relu",
+        method: str = "dante",
+        lr: float = 0.01,
+        batch_size: int | str = "auto",
+        t_sngd: int = 5,
+        max_alternations: int = 10,
+        t_am: int = 2,
+        tol: float = 1e-4,
+        momentum: float | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "cpu",
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes, activation, method, lr, batch_size, t_sngd, max_alternations,
+            t_am, tol, momentum, random_state, device, verbose,
+        )  # fmt: skip
+
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

@@ -338,9 +338,12 @@ class Trainer:
     def _prepare(
         self, X: Any, y: Any, X_test: Any, y_test: Any, task: str
     ) -> tuple[_Data, _Data | None, bool]:
+        from .validation import check_classes, check_no_targets
+
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
         model = self.model
+        check_no_targets(model, y, y_test)
         Xn = as_features(X, "X", model.in_features)
         if task == "auto":
             if y is None:
@@ -395,6 +398,8 @@ class Trainer:
             test = split(Xtn, y_test, "X_test", "y_test")
         elif y_test is not None:
             raise ValueError("y_test was given without X_test")
+        if classification and getattr(self, "_refuse_one_class", False):
+            check_classes(train.labels)  # dante.fit: one class leaves nothing to classify
         return train, test, classification
 
     # ------------------------------------------------------------ evaluation
@@ -930,4 +935,8 @@ def fit(
         resume=resume,
         **overrides,
     )
+    from .validation import check_training_memory
+
+    check_training_memory(model, trainer.config)
+    trainer._refuse_one_class = True  # Trainer.fit takes it: a partial_fit chunk may hold one
     return trainer.fit(X, y, X_test, y_test, task=task)

@@ -17,9 +17,19 @@ from ._pages import PageReleaser
 __all__ = [
     "as_features",
     "as_targets",
+    "available_memory",
     "check_callbacks",
+    "check_classes",
     "check_float32_range",
     "check_lengths",
+    "check_memory",
+    "check_model_seed",
+    "check_no_targets",
+    "check_training_memory",
+    "format_bytes",
+    "optimizer_copies",
+    "parameter_bytes",
+    "training_bytes",
 ]
 
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
@@ -143,6 +153,7 @@ def as_targets(
         # the range is read before the cast to int64, which would wrap huge labels
         lo, hi = arr.min().item(), arr.max().item()
         limit = n_classes if n_classes is not None else np.iinfo(np.int64).max
+        outs = n_outputs if n_outputs is not None else (n_classes if n_classes > 2 else 1)
         if lo < 0 or hi >= limit:
             if n_classes is None:
                 raise ValueError(
@@ -151,7 +162,7 @@ def as_targets(
                 )
             raise ValueError(
                 f"{name} has labels in [{_num(lo)}, {_num(hi)}] but must lie in [0, {n_classes}) "
-                f"for a network with {n_classes if n_classes > 2 else 1} output(s); "
+                f"for a network with {outs} output{'' if outs == 1 else 's'}; "
                 "relabel with sklearn.preprocessing.LabelEncoder or widen the output layer"
             )
         arr = arr.astype(np.int64)
@@ -193,3 +204,112 @@ def check_callbacks(callbacks: Any) -> list[Any]:
                 "subclass dante.Callback and override the hooks you need"
             )
     return list(callbacks)
+
+
+# ------------------------------------------------------- what fit would misread
+def check_no_targets(model: Any, y: Any, y_test: Any = None) -> None:
+    """An :class:`~dante.Autoencoder` reconstructs ``X``: any ``y`` given to it
+    would silently become the target, so it is refused."""
+    from .models import Autoencoder  # models imports this module
+
+    if isinstance(model, Autoencoder) and (y is not None or y_test is not None):
+        raise ValueError(
+            "an Autoencoder reconstructs X, so it takes no targets: drop y (and y_test), "
+            "or train a dante.MLP to predict y"
+        )
+
+
+def check_classes(labels: Any) -> None:
+    """Class labels (validated) must hold at least 2 classes: with one there is
+    nothing to tell apart, and the accuracy would read 1.0. :func:`dante.fit`
+    checks this; :meth:`Trainer.fit` does not, as a ``partial_fit`` chunk may
+    hold one class of several."""
+    found = np.unique(_to_numpy(labels, "y"))
+    if len(found) < 2:
+        raise ValueError(
+            f"y holds a single class ({_num(float(found[0]))}); classification needs at "
+            "least 2 classes (check the labels, or pass task='regression')"
+        )
+
+
+def check_model_seed(seed: Any) -> None:
+    """A model's initialisation seed: None or an int in ``[0, 2**32)`` (the
+    range the data splits and the command line accept)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None or a non-negative int, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be None or an int in [0, 2**32), got {seed}")
+
+
+# ------------------------------------------------------------------ memory
+def available_memory() -> int:
+    """Bytes of memory available for new allocations: ``MemAvailable`` of
+    ``/proc/meminfo`` (Linux), else the physical memory (``os.sysconf``), else
+    1 TiB (unknown: the memory checks then pass)."""
+    import os
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 40
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes as MiB below 1 GiB, else GiB (3 significant digits)."""
+    return f"{n / 2**20:.3g} MiB" if n < 2**30 else f"{n / 2**30:.3g} GiB"
+
+
+def parameter_bytes(sizes: Sequence[int]) -> int:
+    """float32 weights and biases of a net with layer sizes ``sizes``."""
+    return 4 * sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def training_bytes(sizes: Sequence[int], batch_size: int, weight_copies: float) -> int:
+    """Estimated memory of training a net with layer sizes ``sizes``:
+    ``weight_copies`` copies of its float32 parameters (the model, gradients,
+    optimizer state, ...) plus one minibatch's activations and their
+    gradients (block-input caches are bounded separately and stream when too
+    large)."""
+    return int(weight_copies * parameter_bytes(sizes) + 2 * 4 * batch_size * sum(sizes))
+
+
+def optimizer_copies(solver: str, momentum: float) -> int:
+    """Parameter-sized state tensors a solver keeps (Adam: two moments)."""
+    if solver in ("adam", "am_adam", "admm"):
+        return 2
+    return 1 if momentum > 0 or solver in ("adagrad", "rmsprop", "momentum") else 0
+
+
+def check_memory(need: int, what: str, hint: str) -> None:
+    """Refuse, before allocating, ``what`` needing ``need`` bytes when less is available."""
+    have = available_memory()
+    if need > have:
+        raise ValueError(
+            f"{what} needs about {format_bytes(need)} of memory, more than the "
+            f"{format_bytes(have)} available; {hint}"
+        )
+
+
+def check_training_memory(model: Any, config: Any) -> None:
+    """What :func:`dante.fit` allocates on top of the model: gradients, the
+    weights saved at the start of a phase, optimizer state and a batch's
+    activations."""
+    sizes = list(getattr(model, "sizes", []))
+    if len(sizes) < 2:
+        return
+    copies = 2 + optimizer_copies(config.resolved_solver, config.resolved_momentum)
+    need = training_bytes(sizes, config.batch_size, copies)
+    check_memory(
+        need,
+        f"training a {sizes} net with {config.method} (batch {config.batch_size})",
+        "use smaller layers or a smaller batch_size",
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -59,8 +60,10 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
 
     Parameters
     ----------
-    name : str
-        One of :func:`available`.
+    name : str or path
+        One of :func:`available`, or the path of an existing data file, which
+        is read by :func:`load_file` (options ``target``, ``task`` and
+        ``test_fraction``).
     seed : int, default=0
         Seed of the split (where there is no official one) and of subsets.
     root : path, optional
@@ -72,16 +75,18 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
     Raises
     ------
     ValueError
-        Unknown name or option.
+        Unknown name or option; a path that does not exist.
     DatasetNotAvailableError
         The set is not installed; the message says what provides it.
     """
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
     if not isinstance(name, str):
-        raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
+        raise TypeError(f"dataset name must be a string or a path, got {type(name).__name__}")
     check_seed(seed)
     key = name.strip().lower().replace("-", "_")
     if key not in available():
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(available())}")
+        return _load_path(name, seed, root, options)
     allowed = {
         "digits": {"test_fraction"},
         **{v: {"test_fraction"} for v in _VENDORED},
@@ -103,3 +108,30 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
             raise ValueError(f"{key} has an official split; test_fraction does not apply")
         return load_vendored(key, seed=seed, **options)
     return load_image_set(key, seed=seed, root=root, **options)
+
+
+_FILE_OPTIONS = {"target", "task", "test_fraction"}
+
+
+def _load_path(name: str, seed: int, root: object, options: dict) -> Dataset:
+    """A name that is not registered: an existing file is loaded, anything
+    else is an error that lists the registered names."""
+    path = Path(name)
+    names = ", ".join(available())
+    if path.is_file():
+        bad = set(options) - _FILE_OPTIONS
+        if bad or root is not None:
+            raise ValueError(
+                f"a data file takes options {sorted(_FILE_OPTIONS)}, got unknown "
+                f"{sorted(bad) or ['root']}"
+            )
+        return load_file(path, seed=seed, **options)
+    if path.suffix or os.sep in name or "/" in name:
+        raise ValueError(
+            f"unknown dataset: no such file {name!r}; a path must exist, or use one of the "
+            f"registered names: {names}"
+        )
+    raise ValueError(
+        f"unknown dataset {name!r}; choose one of {names}, or pass the path of an existing "
+        "CSV/NumPy/LIBSVM file"
+    )

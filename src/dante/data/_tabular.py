@@ -211,7 +211,9 @@ def _target_index(target: int | str | None, header: list[str] | None, n_cols: in
     return target % n_cols
 
 
-def _parse_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
+def _parse_csv(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """The header (or None) and the non-empty rows, each with its 1-based line
+    number in the file; a UTF-8 byte-order mark is dropped."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
@@ -219,33 +221,78 @@ def _parse_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{path}: not a complete gzip file ({exc})") from None
     try:
-        text = raw.decode()
+        text = raw.decode("utf-8-sig")  # a BOM would glue itself to the first field
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text CSV file") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    reader = csv.reader(io.StringIO(text))
+    rows = [(reader.line_num, r) for r in reader if r]
     if not rows:
         raise ValueError(f"{path}: empty CSV file")
     header = None
     try:
-        [float(v) for v in rows[0]]
+        [float(v) for v in rows[0][1]]
     except ValueError:
-        header, rows = rows[0], rows[1:]
+        header, rows = rows[0][1], rows[1:]
     if not rows:
         raise ValueError(f"{path}: CSV file has a header but no data rows")
-    width = len(header) if header else len(rows[0])
-    for i, r in enumerate(rows):
+    if header is not None:
+        _check_unique(header, path)
+    width = len(header) if header else len(rows[0][1])
+    for line, r in rows:
         if len(r) != width:
-            line = i + (2 if header else 1)
             raise ValueError(
                 f"{path}: ragged CSV: line {line} has {len(r)} fields, expected {width}"
             )
-    try:
-        data = np.array(rows, dtype=np.float64)
-    except ValueError:
+    return header, rows
+
+
+def _check_unique(header: list[str], path: Path) -> None:
+    """Refuse duplicated header names: a target or feature named twice is ambiguous."""
+    seen: dict[str, list[int]] = {}
+    for j, name in enumerate(header):
+        seen.setdefault(name, []).append(j)
+    dups = {n: cols for n, cols in seen.items() if len(cols) > 1}
+    if dups:
+        where = "; ".join(f"{n!r} (columns {', '.join(map(str, c))})" for n, c in dups.items())
         raise ValueError(
-            f"{path}: non-numeric values in the data rows; encode categories as numbers first"
-        ) from None
-    return header, data
+            f"{path}: duplicate column names in the header: {where}; rename them, since a "
+            "target or feature named twice is ambiguous"
+        )
+
+
+def _csv_numbers(
+    rows: list[tuple[int, list[str]]], header: list[str] | None, target: int | None, path: Path
+) -> np.ndarray:
+    """The rows as a float64 matrix; a non-number is reported by line, column,
+    value and likely cause."""
+    try:
+        return np.array([r for _, r in rows], dtype=np.float64)
+    except ValueError:
+        pass
+    for line, r in rows:
+        for j, value in enumerate(r):
+            try:
+                float(value)
+            except ValueError:
+                col = f"{j} ({header[j]!r})" if header else str(j)
+                raise ValueError(
+                    f"{path}: non-numeric value at line {line}, column {col}: {value!r}; "
+                    f"{_likely_cause(value, j == target)}"
+                ) from None
+    raise ValueError(  # pragma: no cover - NumPy refused what float() reads
+        f"{path}: non-numeric values in the data rows; encode categories as numbers first"
+    )
+
+
+def _likely_cause(value: str, is_target: bool) -> str:
+    if not value.strip():
+        return "empty field (a missing value); fill in or drop the incomplete rows first"
+    for sep, name in ((";", "';'"), ("\t", "tab")):
+        if sep in value:
+            return f"looks like {name}-delimited; this loader expects commas"
+    if is_target:
+        return "string label; encode labels as integers (sklearn.preprocessing.LabelEncoder)"
+    return "text in a feature column; encode categories as numbers first"
 
 
 def load_file(
@@ -293,9 +340,9 @@ def load_file(
     X_test = y_test = None
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".csv") or suffixes.endswith(".csv.gz"):
-        header, data = _parse_csv(path)
-        t = _target_index(target, header, data.shape[1])
-        X, y = _split_columns(data, t)
+        header, rows = _parse_csv(path)
+        t = _target_index(target, header, len(rows[0][1]))
+        X, y = _split_columns(_csv_numbers(rows, header, t, path), t)
     elif path.suffix.lower() == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
