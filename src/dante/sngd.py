@@ -28,6 +28,25 @@ normalized gradient (the paper's implementation platform)::
 
 so the step norm is at most ``lr / (1 - momentum)`` and equals ``lr`` when
 ``momentum = 0``.
+
+Options carried over from ``torch.optim`` (not in the papers):
+
+* ``weight_decay`` is *coupled*, as in ``torch.optim.SGD``: ``wd * w`` is
+  added to the gradient before the normalisation, ``g' = g + wd * w``, and
+  the step is ``-lr * g' / ||g'||``. The step length therefore stays exactly
+  ``lr``, SNGD's defining invariant (Algorithm 1 normalises whatever gradient
+  the objective has; here the objective is ``f + wd/2 ||w||^2``). A decoupled,
+  AdamW-style decay ``w <- w - lr * wd * w`` after the normalized step would
+  move the block by more or less than ``lr`` depending on ``||w||``.
+* ``maximize`` ascends: ``g`` is replaced by ``-g`` (before the decay, as in
+  ``torch.optim.SGD``), so without decay the step is exactly the negative of
+  the minimizing one, ``+lr * g / ||g||``.
+* ``foreach`` picks the fused ``torch._foreach_*`` kernels (``None``: the
+  default, fused) or a loop over the tensors; both give the same result up
+  to float rounding (bit-identical on the CPU in our tests).
+* Sparse gradients (``nn.Embedding(sparse=True)``) are supported without
+  momentum or weight decay: the norm is that of the coalesced values and the
+  step touches only the rows present, still of length exactly ``lr``.
 """
 
 from __future__ import annotations
@@ -45,12 +64,31 @@ __all__ = ["SNGD", "sngd_step_"]
 _F32 = torch.finfo(torch.float32)
 
 
-def _block_norm(grads: list[torch.Tensor]) -> torch.Tensor:
-    """One Frobenius norm over a list of tensors (a DANTE block)."""
-    if len(grads) == 1:
-        return torch.linalg.vector_norm(grads[0])
-    norms = torch._foreach_norm(grads)
+def _dense(g: torch.Tensor) -> torch.Tensor:
+    """The tensor whose entries the norm runs over (a sparse one's values)."""
+    return g._values() if g.is_sparse else g
+
+
+def _block_norm(grads: list[torch.Tensor], foreach: bool = True) -> torch.Tensor:
+    """One Frobenius norm over a list of tensors (a DANTE block); sparse
+    tensors must be coalesced (a repeated index would be counted apart)."""
+    vals = [_dense(g) for g in grads]
+    if len(vals) == 1:
+        return torch.linalg.vector_norm(vals[0])
+    if foreach:
+        norms = torch._foreach_norm(vals)
+    else:
+        norms = [torch.linalg.vector_norm(v) for v in vals]
     return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def _scaled(g: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``g * scale`` for a dense or a sparse ``g`` (a 0-dim ``scale``, no sync)."""
+    if g.is_sparse:
+        return torch.sparse_coo_tensor(
+            g._indices(), g._values() * scale, g.shape, is_coalesced=True
+        )
+    return g * scale
 
 
 @torch.no_grad()
@@ -62,6 +100,9 @@ def sngd_step_(
     eps: float,
     momentum: float = 0.0,
     buffers: list[torch.Tensor] | None = None,
+    weight_decay: float = 0.0,
+    maximize: bool = False,
+    foreach: bool = True,
 ) -> torch.Tensor:
     """Apply one SNGD step to a block in place and return the gradient norm.
 
@@ -70,7 +111,8 @@ def sngd_step_(
     params : list of torch.Tensor
         The block's tensors, updated in place.
     grads : list of torch.Tensor
-        Their gradients (same shapes).
+        Their gradients (same shapes; left unchanged). Sparse COO gradients
+        are allowed when ``momentum = 0`` and ``weight_decay = 0``.
     lr : float
         Step length ``eta``: the block moves by exactly ``lr`` when
         ``momentum = 0`` and ``||g|| >= eps``.
@@ -80,28 +122,120 @@ def sngd_step_(
         Heavy-ball coefficient on the normalized direction.
     buffers : list of torch.Tensor, optional
         Momentum buffers (updated in place); required when ``momentum > 0``.
+    weight_decay : float, default=0.0
+        Coupled decay: ``g + weight_decay * w`` is normalized (the step length
+        stays ``lr``); see the module docstring.
+    maximize : bool, default=False
+        Ascend: normalize ``-g`` instead of ``g``.
+    foreach : bool, default=True
+        Fused ``torch._foreach_*`` kernels, or a loop over the tensors (the
+        same result up to float rounding). A block holding a sparse gradient
+        always takes the loop.
 
     Returns
     -------
     torch.Tensor
-        The block's gradient norm ``||g||`` (a 0-dim tensor, no host sync).
+        The norm of the normalized gradient, ``||g||`` (with the decay:
+        ``||g + wd * w||``), a 0-dim tensor, no host sync.
     """
-    norm = _block_norm(grads)
+    sparse = [i for i, g in enumerate(grads) if g.is_sparse]
+    if sparse:
+        if momentum != 0.0 or weight_decay != 0.0:
+            raise ValueError(
+                f"sngd_step_: grads[{sparse[0]}] is sparse; sparse gradients need "
+                f"momentum=0 and weight_decay=0 (got momentum={momentum}, "
+                f"weight_decay={weight_decay})"
+            )
+        grads = [g.coalesce() if g.is_sparse else g for g in grads]
+        foreach = False  # torch's foreach kernels take dense tensors only
+    sign = 1.0
+    if maximize:
+        if momentum == 0.0 and weight_decay == 0.0:
+            sign = -1.0  # the same norm, the step reversed: no negated copy
+        else:
+            grads = torch._foreach_neg(grads) if foreach else [-g for g in grads]
+    if weight_decay != 0.0:  # coupled: decayed before the normalisation
+        if foreach:
+            grads = torch._foreach_add(grads, params, alpha=weight_decay)
+        else:
+            grads = [g.add(p, alpha=weight_decay) for p, g in zip(params, grads, strict=True)]
+    norm = _block_norm(grads, foreach)
     if momentum == 0.0 and norm.device.type == "cpu":
         # on the CPU reading the norm costs nothing (no device sync) and one
         # fused ``p += alpha * g`` replaces three tensor ops per step
-        torch._foreach_add_(params, grads, alpha=-lr / max(float(norm), eps))
+        alpha = -sign * lr / max(float(norm), eps)
+        if foreach:
+            torch._foreach_add_(params, grads, alpha=alpha)
+        else:
+            for p, g in zip(params, grads, strict=True):
+                p.add_(g, alpha=alpha)
         return norm
     inv = 1.0 / torch.clamp(norm, min=eps)
     if momentum == 0.0:
-        torch._foreach_add_(params, torch._foreach_mul(grads, -lr * inv))
+        scale = (-sign * lr) * inv
+        if foreach:
+            torch._foreach_add_(params, torch._foreach_mul(grads, scale))
+        else:
+            for p, g in zip(params, grads, strict=True):
+                p.add_(_scaled(g, scale))
         return norm
     if buffers is None:
         raise ValueError("sngd_step_ needs momentum buffers when momentum > 0")
-    torch._foreach_mul_(buffers, momentum)
-    torch._foreach_add_(buffers, torch._foreach_mul(grads, inv))
-    torch._foreach_add_(params, buffers, alpha=-lr)
+    if foreach:
+        torch._foreach_mul_(buffers, momentum)
+        torch._foreach_add_(buffers, torch._foreach_mul(grads, inv))
+        torch._foreach_add_(params, buffers, alpha=-lr)
+    else:
+        for p, g, b in zip(params, grads, buffers, strict=True):
+            b.mul_(momentum)
+            b.add_(g * inv)
+            p.add_(b, alpha=-lr)
     return norm
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"SNGD argument {name!r} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value} (must be finite)")
+    return float(value)
+
+
+def _flag(name: str, value: Any, allow_none: bool = False) -> bool | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, bool):
+        what = "True, False or None" if allow_none else "True or False"
+        raise TypeError(f"SNGD argument {name!r} must be {what}, got {value!r}")
+    return value
+
+
+def _check_hyper(group: dict[str, Any]) -> None:
+    """Validate (and normalise) one parameter group's hyper-parameters in place."""
+    lr, momentum, eps = (_real(k, group[k]) for k in ("lr", "momentum", "eps"))
+    weight_decay = _real("weight_decay", group["weight_decay"])
+    if lr <= 0.0:
+        raise ValueError(f"Invalid learning rate: {lr} (SNGD needs lr > 0)")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"Invalid momentum value: {momentum} (must be in [0, 1))")
+    if eps < _F32.tiny:
+        raise ValueError(f"Invalid eps: {eps} (must be >= {_F32.tiny:.3g}, float32's tiniest)")
+    if lr / eps > _F32.max:
+        # the step multiplies a gradient by up to lr / eps, in float32
+        raise ValueError(
+            f"Invalid lr={lr:g} with eps={eps:g}: lr / eps overflows float32 "
+            f"({_F32.max:.3g}); lower lr or raise eps"
+        )
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
+    group.update(
+        lr=lr,
+        momentum=momentum,
+        eps=eps,
+        weight_decay=weight_decay,
+        maximize=_flag("maximize", group["maximize"]),
+        foreach=_flag("foreach", group["foreach"], allow_none=True),
+    )
 
 
 class SNGD(Optimizer):
@@ -123,20 +257,41 @@ class SNGD(Optimizer):
         (DANTE+Momentum of Table 1 in ``001``); see the module docstring.
     eps : float, default=1e-12
         Floor of the norm; a zero gradient gives no step and no NaN.
+    weight_decay : float, default=0.0
+        L2 penalty ``>= 0``, *coupled* as in ``torch.optim.SGD``: the block
+        steps along ``(g + wd * w) / ||g + wd * w||``, so every step still has
+        length exactly ``lr`` (SNGD's defining invariant). A decoupled
+        (AdamW-style) decay after the normalized step would break it: the
+        block would move by ``||lr * d + lr * wd * w||``, which depends on the
+        weights' size.
+    maximize : bool, default=False
+        Maximize the objective: the step is ``+lr * g / ||g||`` (the negative
+        of the minimizing step); with ``weight_decay`` the decay still shrinks
+        the weights, as in ``torch.optim.SGD``.
+    foreach : bool or None, default=None
+        ``True`` (or ``None``, the default) uses the fused ``torch._foreach_*``
+        kernels, ``False`` a loop over the tensors; both give the same result
+        up to float rounding. A group holding a sparse gradient always loops.
 
     Notes
     -----
-    Parameters whose ``.grad`` is ``None`` count as zero and are not moved.
-    After each step ``last_grad_norms`` holds every group's ``||g||`` (0-dim
-    tensors), e.g. for estimating the SLQC constant along a trajectory.
+    Parameters whose ``.grad`` is ``None`` count as zero and are not moved
+    (nor decayed). After each step ``last_grad_norms`` holds every group's
+    ``||g||`` (0-dim tensors; with ``weight_decay`` the norm of the decayed
+    gradient), e.g. for estimating the SLQC constant along a trajectory.
     The step norm equals ``lr`` exactly (up to float rounding) whenever
     ``momentum = 0`` and ``||g|| >= eps``.
+
+    Sparse gradients (``nn.Embedding(sparse=True)``) are taken as they come:
+    the norm is that of the coalesced values, so the step moves only the rows
+    present and still has length ``lr``. Momentum and weight decay would make
+    the step dense and are refused for them.
 
     Examples
     --------
     >>> import torch
     >>> layer = torch.nn.Linear(3, 2)
-    >>> opt = SNGD(layer.parameters(), lr=0.1)
+    >>> opt = SNGD(layer.parameters(), lr=0.1, weight_decay=1e-4)
     >>> layer(torch.randn(8, 3)).pow(2).mean().backward()
     >>> _ = opt.step()
     """
@@ -147,32 +302,39 @@ class SNGD(Optimizer):
         lr: float,
         momentum: float = 0.0,
         eps: float = 1e-12,
+        *,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+        foreach: bool | None = None,
     ) -> None:
-        for name, value in (("lr", lr), ("momentum", momentum), ("eps", eps)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"SNGD argument {name!r} must be a real number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"Invalid {name}: {value} (must be finite)")
-        lr, momentum, eps = float(lr), float(momentum), float(eps)
-        if lr <= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr} (SNGD needs lr > 0)")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"Invalid momentum value: {momentum} (must be in [0, 1))")
-        if eps < _F32.tiny:
-            raise ValueError(f"Invalid eps: {eps} (must be >= {_F32.tiny:.3g}, float32's tiniest)")
-        if lr / eps > _F32.max:
-            # the step multiplies a gradient by up to lr / eps, in float32
-            raise ValueError(
-                f"Invalid lr={lr:g} with eps={eps:g}: lr / eps overflows float32 "
-                f"({_F32.max:.3g}); lower lr or raise eps"
-            )
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+        }
+        _check_hyper(defaults)
         if isinstance(params, torch.Tensor) or not isinstance(params, Iterable):
             raise TypeError(
                 "SNGD params must be an iterable of tensors or of parameter-group dicts "
                 f"(e.g. model.parameters()), got {type(params).__name__}"
             )
-        defaults = {"lr": lr, "momentum": momentum, "eps": eps}
         super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (a block); its own hyper-parameters are checked like the defaults."""
+        super().add_param_group(param_group)
+        _check_hyper(self.param_groups[-1])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # state dicts saved before these options existed load with their defaults
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("weight_decay", 0.0)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
@@ -193,12 +355,13 @@ class SNGD(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         self.last_grad_norms: list[torch.Tensor | None] = []
-        for group in self.param_groups:
+        for g_idx, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 self.last_grad_norms.append(None)
                 continue
             grads = [p.grad for p in params]
+            self._check_sparse(g_idx, group, grads)
             buffers = None
             if group["momentum"] != 0.0:
                 buffers = []
@@ -214,6 +377,31 @@ class SNGD(Optimizer):
                 eps=group["eps"],
                 momentum=group["momentum"],
                 buffers=buffers,
+                weight_decay=group["weight_decay"],
+                maximize=group["maximize"],
+                foreach=group["foreach"] is not False,
             )
             self.last_grad_norms.append(norm)
         return loss
+
+    @staticmethod
+    def _check_sparse(g_idx: int, group: dict[str, Any], grads: list[torch.Tensor]) -> None:
+        """Refuse, naming the parameter, a gradient layout the step cannot take."""
+        for g in grads:
+            if g.layout == torch.strided:
+                continue
+            i = next(k for k, p in enumerate(group["params"]) if p.grad is g)
+            where = f"parameter {i} of group {g_idx} (shape {tuple(g.shape)})"
+            if g.layout != torch.sparse_coo:
+                raise ValueError(
+                    f"SNGD: {where} has a {g.layout} gradient; only dense and sparse COO "
+                    f"gradients are supported"
+                )
+            if group["momentum"] != 0.0 or group["weight_decay"] != 0.0:
+                raise ValueError(
+                    f"SNGD: {where} has a sparse gradient (e.g. nn.Embedding(sparse=True)), "
+                    f"which SNGD takes only with momentum=0 and weight_decay=0 (got "
+                    f"momentum={group['momentum']}, weight_decay={group['weight_decay']}): "
+                    f"a momentum buffer or a decay would make every step dense. Use "
+                    f"sparse=False, or train that parameter with torch.optim.SparseAdam"
+                )
