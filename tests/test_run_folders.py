@@ -330,12 +330,15 @@ def good_checkpoint(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("cut", ["empty", "10 bytes", "half", "all but 5 bytes"])
+@pytest.mark.parametrize("cut", ["empty", "10 bytes", "half", "all but 5 bytes", "end record"])
 def test_truncated_or_empty_checkpoint_is_named_damaged(cut, good_checkpoint, tmp_path):
     n = len(good_checkpoint)
-    keep = {"empty": 0, "10 bytes": 10, "half": n // 2, "all but 5 bytes": n - 5}[cut]
     path = tmp_path / "c.pt"
-    path.write_bytes(good_checkpoint[:keep])
+    if cut == "end record":  # whole length, but the zip's 22-byte end record overwritten
+        path.write_bytes(good_checkpoint[:-22] + bytes(b ^ 0xFF for b in good_checkpoint[-22:]))
+    else:
+        keep = {"empty": 0, "10 bytes": 10, "half": n // 2, "all but 5 bytes": n - 5}[cut]
+        path.write_bytes(good_checkpoint[:keep])
     with pytest.raises(ValueError, match="damaged") as info:
         load_checkpoint(path)
     msg = str(info.value)

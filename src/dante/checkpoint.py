@@ -174,7 +174,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> int:
     return len(data)
 
 
-_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+_ZIP_MAGIC = b"PK\x03\x04"  # the first bytes of a zip archive
 
 
 def _damaged(path: Path, why: str) -> ValueError:
@@ -218,11 +218,17 @@ def load_checkpoint(
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     if path.stat().st_size == 0:
-        raise _damaged(path, "the file is empty (0 bytes)")
+        raise _damaged(path, "the file is empty, 0 bytes")
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head == _ZIP_MAGIC and not zipfile.is_zipfile(path):  # torch.save's zip, cut short
-        raise _damaged(path, "truncated: the end of the archive is missing")
+    zipped = head == _ZIP_MAGIC  # torch.save writes a zip archive
+    if zipped:
+        try:
+            complete = zipfile.is_zipfile(path)
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            complete = False
+        if not complete:
+            raise _damaged(path, "truncated or corrupt: the end of the zip archive is missing")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -237,12 +243,14 @@ def load_checkpoint(
                 f"must not be loaded with weights_only=False. Fix: point the checkpoint at a "
                 f"file written by dante, or delete this one and start the run again."
             ) from None
+        if zipped:  # a torch archive whose pickle is not one: damaged, not foreign
+            raise _damaged(path, "corrupt: its data.pkl record is not a valid pickle") from None
         raise _foreign(path) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as exc:
-        if head != _ZIP_MAGIC:
-            raise _foreign(path) from None
+    except Exception as exc:  # torch raises RuntimeError, OSError, EOFError, UnicodeDecodeError...
         if isinstance(exc, OSError) and exc.errno not in (None, errno.EINVAL):
             raise  # a real I/O error (permission, device), not a property of the file
+        if not zipped:
+            raise _foreign(path) from None
         first = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
         raise _damaged(path, f"corrupt or truncated: {first}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
