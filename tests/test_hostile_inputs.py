@@ -415,6 +415,32 @@ def test_training_callbacks_are_checked_before_any_work():
     _reject(lambda: dante.fit(torch.nn.Linear(4, 3), X, y), "model must be")
 
 
+@pytest.mark.parametrize("numpy_123", [False, True], ids=["this-numpy", "numpy-1.23"])
+def test_a_ragged_list_is_refused_without_a_numpy_warning(numpy_123, monkeypatch):
+    """NumPy 1.23 (the oldest supported) turns a ragged list into an object array with a
+    VisibleDeprecationWarning, which dante used to let through before its own TypeError.
+    NumPy >= 1.24 raises ValueError in ``np.asarray`` instead, so on it the unpatched case
+    passes with or without the fix; the ``numpy-1.23`` case emulates the old ``np.asarray``."""
+    from dante.validation import as_features
+
+    if numpy_123:
+        real = np.asarray
+        old_warning = getattr(np, "exceptions", np).VisibleDeprecationWarning
+
+        def asarray(a, *args, **kwargs):
+            try:
+                return real(a, *args, **kwargs)
+            except ValueError:
+                warnings.warn("Creating an ndarray from ragged nested sequences", old_warning, 2)
+                return real(a, dtype=object)
+
+        monkeypatch.setattr(np, "asarray", asarray)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError if numpy_123 else (TypeError, ValueError), match="ragged"):
+            as_features([[1.0, 2.0], [3.0]])
+
+
 @pytest.mark.parametrize("method", ["dante", "sgd", "momentum", "adam"])
 @_settings("diverge")
 @given(log_scale=st.floats(15, 19), log_lr=st.floats(3, math.log10(MAX_LR)), data=st.data())

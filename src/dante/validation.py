@@ -6,6 +6,7 @@ what is allowed, before any tensor reaches torch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,9 @@ __all__ = [
 
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# NumPy < 1.24 turns ragged nested lists into an object array with this warning (NumPy >= 1.24
+# raises ValueError instead); np.exceptions exists from 1.25, the top-level name until 2.0.
+_RAGGED_WARNING = getattr(np, "exceptions", np).VisibleDeprecationWarning
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:
@@ -51,7 +55,9 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array-like of numbers, got {type(value).__name__}")
     try:
-        arr = np.asarray(value)
+        with warnings.catch_warnings():  # the object-array TypeError below says it clearly
+            warnings.simplefilter("ignore", _RAGGED_WARNING)
+            arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(
             f"{name} could not be converted to an array ({exc}); is it ragged?"
