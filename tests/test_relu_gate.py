@@ -108,6 +108,16 @@ def test_glmtron_bounded_adversarial_noise_within_thesis_bound(act):
     assert _risks(res2.trajectory, X, w_star, act).min() < bound
 
 
+def test_glmtron_steps_ignore_float_noise_but_not_a_larger_bound():
+    """``T = ceil(W^2 / eps)``: a ``W = ||w*||`` one ulp above 2 (as a BLAS norm may give)
+    is 2, not a reason for step 401; a genuinely larger ``W`` still rounds up."""
+    assert glmtron_steps(2.0, 0.01) == 400
+    assert glmtron_steps(2.0 * (1 + 2**-52), 0.01) == 400
+    assert glmtron_steps(2.0 * (1 + 1e-9), 0.01) == 401
+    assert glmtron_steps(2.0001, 0.01) == 401
+    assert glmtron_steps(1e-9, 0.01) == 1
+
+
 def test_glmtron_step_rescaling_is_glmtron_on_unit_ball_inputs():
     X, w_star = _teacher(2)
     R = 3.0

@@ -57,6 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._numerics import ceil_tolerant
 from ..activations import GeneralizedReLU
 from ..losses import get_loss
 from ..models import Layer, LayeredNet
@@ -228,7 +229,10 @@ def glmtron_steps(w_norm_bound: float, eps: float) -> int:
 
     The thesis prints ``||w*|| / eps``; its proof (Appendix 3.B) lowers the
     *squared* distance ``||w_t - w*||^2 <= W^2`` by ``eps`` per step, hence
-    ``W^2 / eps`` (``docs/ERRATA.md``).
+    ``W^2 / eps`` (``docs/ERRATA.md``). Float noise of relative size 1e-12 does
+    not add a step: a ``W = ||w*||`` computed one ulp above 2 still gives
+    ``T = 400`` at ``eps = 0.01`` (:func:`dante._numerics.ceil_tolerant`, as
+    :func:`dante.theory.slqc.theory_hyperparameters` rounds).
 
     Parameters
     ----------
@@ -239,7 +243,7 @@ def glmtron_steps(w_norm_bound: float, eps: float) -> int:
     """
     W = _positive("w_norm_bound", w_norm_bound)
     eps = _positive("eps", eps)
-    return max(1, math.ceil(W * W / eps))
+    return max(1, ceil_tolerant(W * W / eps))
 
 
 def glmtron_risk_bound(eps: float, theta: float, w_norm_bound: float, lipschitz: float) -> float:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dante._numerics import ceil_tolerant
 from dante.sngd import sngd_step_
 
 __all__ = [
@@ -354,7 +355,7 @@ def _ceil(x: float) -> int:
     """``ceil`` that ignores float noise of relative size 1e-12 (``1600.0000000000002 -> 1600``)."""
     if not math.isfinite(x):
         raise OverflowError(f"theory hyperparameter is not finite ({x}); kappa or 1/eps too large")
-    return math.ceil(x - 1e-12 * abs(x))
+    return ceil_tolerant(x)
 
 
 @dataclass(frozen=True)
