@@ -16,9 +16,13 @@ plus a hard cap), then moves to the next stage.
   subproblem the SLQC theory covers best) is always solved first.
 * :class:`GreedyPairs` -- deep autoencoders, Algorithm 3 of ``000``: the
   outermost (encoder, decoder) pair first, then inward; each pair is trained
-  as a one-hidden-layer net with Algorithm 2 (decoder block, then encoder
-  block). ``reading="stacked"`` (the 2020 text, Fig. 1 of ``001``) trains the
-  pair to reconstruct its own input, the previous encoder activations;
+  as a one-hidden-layer net by alternation. Algorithm 3 as printed (lines 5-6
+  of ``000``) updates the encoder block ``u_l`` first, then the decoder block
+  ``v_{n-l}``: that is the default ``pair_order="encoder_first"``;
+  ``pair_order="decoder_first"`` is the order of Algorithm 2 (output block
+  first), kept as an ablation. ``reading="stacked"`` (the 2020 text, Fig. 1
+  of ``001``) trains the pair to reconstruct its own input, the previous
+  encoder activations;
   ``reading="end_to_end"`` (the workshop Algorithm 3 as printed) trains it
   against the full reconstruction of ``x`` through the whole network.
   ``finetune_epochs > 0`` adds an end-to-end backprop stage after the pairs
@@ -35,6 +39,7 @@ from typing import Protocol
 from .models import Autoencoder, LayeredNet
 
 __all__ = [
+    "PAIR_ORDERS",
     "SCHEDULE_NAMES",
     "Backprop",
     "GreedyPairs",
@@ -139,6 +144,9 @@ class RoundRobin:
 
 _READINGS = ("stacked", "end_to_end")
 
+#: Orders of the two blocks of a pair in :class:`GreedyPairs`.
+PAIR_ORDERS = ("encoder_first", "decoder_first")
+
 
 @dataclass(frozen=True)
 class GreedyPairs:
@@ -155,16 +163,27 @@ class GreedyPairs:
         Epochs of end-to-end backprop after the pairs (``000``, Sec. 4).
     finetune_solver : str, default="sgd"
         Solver of the fine-tune stage.
+    pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
+        Which block of a pair each alternation trains first. Algorithm 3 of
+        ``000`` as printed updates the encoder weights ``u_l`` (line 5) before
+        the decoder weights ``v_{n-l}`` (line 6): ``"encoder_first"``.
+        ``"decoder_first"`` follows Algorithm 2's order (the output block
+        first, ``001``) and is kept as an ablation.
     """
 
     reading: str = "stacked"
     finetune_epochs: int = 0
     finetune_solver: str = "sgd"
+    pair_order: str = "encoder_first"
 
     def __post_init__(self) -> None:
         if self.reading not in _READINGS:
             raise ValueError(
                 f"GreedyPairs reading must be one of {_READINGS}, got {self.reading!r}"
+            )
+        if self.pair_order not in PAIR_ORDERS:
+            raise ValueError(
+                f"GreedyPairs pair_order must be one of {PAIR_ORDERS}, got {self.pair_order!r}"
             )
         if isinstance(self.finetune_epochs, bool) or not isinstance(self.finetune_epochs, int):
             raise TypeError(f"finetune_epochs must be an int, got {self.finetune_epochs!r}")
@@ -178,6 +197,7 @@ class GreedyPairs:
         out = []
         for i in range(model.n_pairs):
             enc, dec = model.pair(i)
+            blocks = ((enc,), (dec,)) if self.pair_order == "encoder_first" else ((dec,), (enc,))
             if self.reading == "stacked":
                 out.append(
                     Stage(
@@ -185,7 +205,7 @@ class GreedyPairs:
                         path=(enc, dec),
                         input_depth=enc,
                         target="input" if i > 0 else "y",
-                        blocks=((dec,), (enc,)),
+                        blocks=blocks,
                     )
                 )
             else:
@@ -195,7 +215,7 @@ class GreedyPairs:
                         path=tuple(range(n)),
                         input_depth=0,
                         target="y",
-                        blocks=((dec,), (enc,)),
+                        blocks=blocks,
                     )
                 )
         if self.finetune_epochs:

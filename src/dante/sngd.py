@@ -27,7 +27,21 @@ normalized gradient (the paper's implementation platform)::
     w_{t+1} = w_t - lr * v_t
 
 so the step norm is at most ``lr / (1 - momentum)`` and equals ``lr`` when
-``momentum = 0``.
+``momentum = 0``. This is ``momentum_mode="normalized"`` (the default and the
+literal reading of Table 1's "DANTE+Momentum, MP = 0.0005"; with so small a
+coefficient ``v_t`` differs from ``d_t`` by at most 0.05 %, so it is DANTE in
+all but name).
+
+``momentum_mode="raw"`` is the other reading: the heavy ball accumulates the
+*raw* gradients and the accumulated direction is normalized, so every step
+still has length exactly ``lr``::
+
+    v_t = momentum * v_{t-1} + g_t           (v_1 = g_1)
+    w_{t+1} = w_t - lr * v_t / max(||v_t||, eps)
+
+Neither reading is stated in ``001``; both are offered (the method presets
+``dante_momentum``, ``dante_momentum_raw`` and ``dante_heavy_ball`` of
+:data:`dante.config.METHODS` label which one a run used).
 
 Options carried over from ``torch.optim`` (not in the papers):
 
@@ -59,9 +73,13 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-__all__ = ["SNGD", "sngd_step_"]
+__all__ = ["MOMENTUM_MODES", "SNGD", "sngd_step_"]
 
 _F32 = torch.finfo(torch.float32)
+
+#: Where the heavy ball sits: on the normalized directions, or on the raw
+#: gradients before the normalisation (see the module docstring).
+MOMENTUM_MODES = ("normalized", "raw")
 
 
 def _dense(g: torch.Tensor) -> torch.Tensor:
@@ -103,6 +121,7 @@ def sngd_step_(
     weight_decay: float = 0.0,
     maximize: bool = False,
     foreach: bool = True,
+    momentum_mode: str = "normalized",
 ) -> torch.Tensor:
     """Apply one SNGD step to a block in place and return the gradient norm.
 
@@ -119,7 +138,8 @@ def sngd_step_(
     eps : float
         Floor of the divisor; a zero gradient gives a zero step.
     momentum : float, default=0.0
-        Heavy-ball coefficient on the normalized direction.
+        Heavy-ball coefficient (on the normalized direction, or on the raw
+        gradient: ``momentum_mode``).
     buffers : list of torch.Tensor, optional
         Momentum buffers (updated in place); required when ``momentum > 0``.
     weight_decay : float, default=0.0
@@ -131,6 +151,11 @@ def sngd_step_(
         Fused ``torch._foreach_*`` kernels, or a loop over the tensors (the
         same result up to float rounding). A block holding a sparse gradient
         always takes the loop.
+    momentum_mode : {"normalized", "raw"}, default="normalized"
+        ``"normalized"``: ``v = momentum * v + g / ||g||``, step ``-lr * v``
+        (Torch7 ``optim.sgd`` handed the normalized gradient); ``"raw"``:
+        ``v = momentum * v + g``, step ``-lr * v / ||v||`` (always of length
+        ``lr``). The same when ``momentum = 0``.
 
     Returns
     -------
@@ -138,6 +163,8 @@ def sngd_step_(
         The norm of the normalized gradient, ``||g||`` (with the decay:
         ``||g + wd * w||``), a 0-dim tensor, no host sync.
     """
+    if momentum_mode not in MOMENTUM_MODES:
+        raise ValueError(f"momentum_mode must be one of {MOMENTUM_MODES}, got {momentum_mode!r}")
     sparse = [i for i, g in enumerate(grads) if g.is_sparse]
     if sparse:
         if momentum != 0.0 or weight_decay != 0.0:
@@ -181,6 +208,21 @@ def sngd_step_(
         return norm
     if buffers is None:
         raise ValueError("sngd_step_ needs momentum buffers when momentum > 0")
+    if momentum_mode == "raw":
+        # heavy ball on the raw gradients, then one normalisation of the sum
+        if foreach:
+            torch._foreach_mul_(buffers, momentum)
+            torch._foreach_add_(buffers, grads)
+        else:
+            for g, b in zip(grads, buffers, strict=True):
+                b.mul_(momentum).add_(g)
+        inv_v = 1.0 / torch.clamp(_block_norm(buffers, foreach), min=eps)
+        if foreach:
+            torch._foreach_add_(params, torch._foreach_mul(buffers, -lr * inv_v))
+        else:
+            for p, b in zip(params, buffers, strict=True):
+                p.add_(b * (-lr * inv_v))
+        return norm
     if foreach:
         torch._foreach_mul_(buffers, momentum)
         torch._foreach_add_(buffers, torch._foreach_mul(grads, inv))
@@ -236,6 +278,10 @@ def _check_hyper(group: dict[str, Any]) -> None:
         maximize=_flag("maximize", group["maximize"]),
         foreach=_flag("foreach", group["foreach"], allow_none=True),
     )
+    mode = group.get("momentum_mode", "normalized")
+    if mode not in MOMENTUM_MODES:
+        raise ValueError(f"Invalid momentum_mode: {mode!r} (must be one of {MOMENTUM_MODES})")
+    group["momentum_mode"] = mode
 
 
 class SNGD(Optimizer):
@@ -253,8 +299,8 @@ class SNGD(Optimizer):
     lr : float
         Step length ``eta > 0`` (Theorem 3.6 of ``001``: ``eta = eps/kappa``).
     momentum : float, default=0.0
-        Heavy-ball coefficient in ``[0, 1)`` applied to normalized directions
-        (DANTE+Momentum of Table 1 in ``001``); see the module docstring.
+        Heavy-ball coefficient in ``[0, 1)`` (DANTE+Momentum of Table 1 in
+        ``001``); see the module docstring.
     eps : float, default=1e-12
         Floor of the norm; a zero gradient gives no step and no NaN.
     weight_decay : float, default=0.0
@@ -272,6 +318,10 @@ class SNGD(Optimizer):
         ``True`` (or ``None``, the default) uses the fused ``torch._foreach_*``
         kernels, ``False`` a loop over the tensors; both give the same result
         up to float rounding. A group holding a sparse gradient always loops.
+    momentum_mode : {"normalized", "raw"}, default="normalized"
+        Heavy ball on the normalized directions (step length up to
+        ``lr / (1 - momentum)``) or on the raw gradients, normalized after the
+        sum (step length exactly ``lr``); see the module docstring.
 
     Notes
     -----
@@ -306,6 +356,7 @@ class SNGD(Optimizer):
         weight_decay: float = 0.0,
         maximize: bool = False,
         foreach: bool | None = None,
+        momentum_mode: str = "normalized",
     ) -> None:
         defaults = {
             "lr": lr,
@@ -314,6 +365,7 @@ class SNGD(Optimizer):
             "weight_decay": weight_decay,
             "maximize": maximize,
             "foreach": foreach,
+            "momentum_mode": momentum_mode,
         }
         _check_hyper(defaults)
         if isinstance(params, torch.Tensor) or not isinstance(params, Iterable):
@@ -335,6 +387,7 @@ class SNGD(Optimizer):
             group.setdefault("weight_decay", 0.0)
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
+            group.setdefault("momentum_mode", "normalized")
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
@@ -380,6 +433,7 @@ class SNGD(Optimizer):
                 weight_decay=group["weight_decay"],
                 maximize=group["maximize"],
                 foreach=group["foreach"] is not False,
+                momentum_mode=group["momentum_mode"],
             )
             self.last_grad_norms.append(norm)
         return loss

@@ -6,9 +6,13 @@ plain SGD inside the alternation is the paper's "SGD+AltMin" ablation
 (Table 2 of ``001``); the same optimizers over the whole network are the
 backprop baselines (Table 1 of ``001``).
 
-Names: ``sngd``, ``sgd``, ``momentum`` (SGD with momentum, 0.9 unless given),
-``nesterov``, ``adam``, ``adagrad``, ``rmsprop``. A callable
-``params -> torch.optim.Optimizer`` is accepted as well.
+Names: ``sngd``, ``sngd_raw`` (SNGD with the heavy ball on the raw gradients,
+``momentum_mode="raw"``), ``sngd_layers`` (SNGD with one parameter group, hence
+one norm, per layer of the block: over a whole network it is the layer-wise,
+LARS-like reading of SNGD used by the ``sngd_backprop`` ablation), ``sgd``,
+``momentum`` (SGD with momentum, 0.9 unless given), ``nesterov``, ``adam``,
+``adagrad``, ``rmsprop``. A callable ``params -> torch.optim.Optimizer`` is
+accepted as well.
 """
 
 from __future__ import annotations
@@ -89,8 +93,32 @@ def _nesterov(params, lr: float, momentum: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, momentum=momentum or 0.9, nesterov=True)
 
 
+def _sngd_layers(
+    params, lr: float, momentum: float, model=None, block=None, **_: Any
+) -> torch.optim.Optimizer:
+    """SNGD with one parameter group per layer of ``block`` (one norm each)."""
+    if model is None or block is None:
+        raise ValueError(
+            "solver 'sngd_layers' groups the parameters by layer and needs the model and "
+            "the block (make_solver(..., model=net, block=(0, 1, ...)), as the trainer does)"
+        )
+    wanted = {id(p) for p in params}
+    groups = []
+    for i in block:
+        layer = [p for p in model.block_parameters(i) if id(p) in wanted]
+        if layer:
+            groups.append({"params": layer})
+    if sum(len(g["params"]) for g in groups) != len(wanted):
+        raise ValueError("solver 'sngd_layers': some parameters are not in the block's layers")
+    return SNGD(groups, lr=lr, momentum=momentum)
+
+
 _SOLVERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sngd": lambda params, lr, momentum: SNGD(params, lr=lr, momentum=momentum),
+    "sngd_raw": lambda params, lr, momentum: SNGD(
+        params, lr=lr, momentum=momentum, momentum_mode="raw"
+    ),
+    "sngd_layers": _sngd_layers,
     "sgd": _sgd,
     "momentum": _momentum,
     "nesterov": _nesterov,
@@ -116,6 +144,8 @@ def register_solver(name: str, factory: Callable[..., Any]) -> None:
 
 
 _NEEDS_CONTEXT: set[str] = set()
+#: Built-in solvers that read the ``model``/``block`` context (not peers).
+_LAYERWISE: set[str] = {"sngd_layers"}
 
 
 def is_peer_solver(name: str) -> bool:
@@ -164,6 +194,6 @@ def make_solver(
         if not isinstance(opt, (torch.optim.Optimizer, StepSolver)):
             raise TypeError(f"solver callable must return a torch.optim.Optimizer, got {opt!r}")
         return opt
-    if spec in _NEEDS_CONTEXT:
+    if spec in _NEEDS_CONTEXT or spec in _LAYERWISE:
         return _SOLVERS[spec](params, lr, momentum, **context)
     return _SOLVERS[spec](params, lr, momentum)
