@@ -288,13 +288,20 @@ class Trainer:
             if cfg.preset_schedule in ("round_robin", "alternating"):
                 kwargs = {"order": cfg.order}
             elif cfg.preset_schedule == "greedy_pairs":
-                kwargs = {"reading": cfg.reading, "finetune_epochs": cfg.finetune_epochs}
+                kwargs = {
+                    "reading": cfg.reading,
+                    "finetune_epochs": cfg.finetune_epochs,
+                    "pair_order": cfg.pair_order,
+                }
             self.schedule = get_schedule(cfg.preset_schedule, **kwargs)
         else:
             sched = default_schedule(model)
             if hasattr(sched, "reading"):
                 sched = get_schedule(
-                    "greedy_pairs", reading=cfg.reading, finetune_epochs=cfg.finetune_epochs
+                    "greedy_pairs",
+                    reading=cfg.reading,
+                    finetune_epochs=cfg.finetune_epochs,
+                    pair_order=cfg.pair_order,
                 )
             else:
                 sched = get_schedule("round_robin", order=cfg.order)
