@@ -76,6 +76,33 @@ class PaperRow(BaseModel):
         return self.value > self.baseline_value if higher else self.value < self.baseline_value
 
 
+class MissingDataSpec(BaseModel):
+    """Data the spec needs and this copy lacks (stated in the deviation table).
+
+    Attributes
+    ----------
+    datasets : list of str
+        Names of :func:`dante.data.available` whose official files are absent.
+    command : str
+        The ``dante reproduce ...`` command that runs the spec once they are present.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    datasets: list[str] = Field(min_length=1)
+    command: str
+
+    @model_validator(mode="after")
+    def _known(self) -> MissingDataSpec:
+        from ..data import available
+
+        unknown = [d for d in self.datasets if d not in available()]
+        if unknown:
+            raise ValueError(unknown_keys_message(unknown, available()))
+        if not self.command.startswith("dante reproduce "):
+            raise ValueError(f"command must be a 'dante reproduce ...' line, got {self.command!r}")
+        return self
+
+
 class ExperimentSpec(BaseModel):
     """A table or figure to reproduce.
 
@@ -111,6 +138,29 @@ class ExperimentSpec(BaseModel):
     notes: str = ""
     paper: list[PaperRow] = Field(default_factory=list)
     quick: dict[str, Any] = Field(default_factory=dict)
+    # the deviation table of docs/RESULTS.md (experiments/deviations.py) -------
+    substitutes: dict[str, str] = Field(default_factory=dict)
+    paper_architectures: list[list[int]] | None = None
+    deviations: list[str] = Field(default_factory=list)
+    missing_data: MissingDataSpec | None = None
+
+    @model_validator(mode="after")
+    def _deviation_fields(self) -> ExperimentSpec:
+        """``substitutes`` maps a dataset of ours to the paper's; the paper's
+        hidden sizes are positive; free-text deviations are not empty."""
+        from ..data import available  # quick specs drop datasets: check names, not membership
+
+        for ours, theirs in self.substitutes.items():
+            if ours not in available():
+                raise ValueError(f"substitutes: {unknown_keys_message([ours], available())}")
+            if not theirs.strip() or theirs == ours:
+                raise ValueError(f"substitutes: {ours!r} needs the paper's dataset, got {theirs!r}")
+        for hidden in self.paper_architectures or []:
+            if not hidden or min(hidden) < 1:
+                raise ValueError(f"paper_architectures: bad hidden sizes {hidden}")
+        if any(not d.strip() for d in self.deviations):
+            raise ValueError("deviations: an entry is empty")
+        return self
 
     @field_validator("variants")
     @classmethod
