@@ -221,3 +221,22 @@ def test_pair_order_default_is_as_printed_and_validated():
         GreedyPairs(pair_order="inner_first")
     with pytest.raises(ValueError, match="pair_order"):
         make_config(pair_order="sideways")
+
+
+def test_finetune_lr_reaches_the_finetune_solver_only():
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6), dtype=np.float32)
+    trainer = dante.Trainer(
+        dante.Autoencoder([6, 4], seed=0),
+        lr=0.01,
+        batch_size=20,
+        t_sngd=1,
+        max_alternations=1,
+        finetune_epochs=1,
+        finetune_lr=0.3,
+    )
+    trainer.fit(X)
+    lrs = {k[0]: opt.param_groups[0]["lr"] for k, opt in trainer._optimizers.items()}
+    assert lrs == {"pair0": 0.01, "finetune": 0.3}
+    with pytest.raises(ValueError, match="finetune_lr"):
+        make_config(finetune_lr=0.0)

@@ -112,6 +112,8 @@ class TrainConfig(BaseModel):
         Greedy-pair reading for autoencoders.
     finetune_epochs : int, default=0
         End-to-end backprop epochs after greedy pairs.
+    finetune_lr : float, optional
+        Learning rate of the fine-tune stage (SGD); ``None`` uses ``lr``.
     pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
         Which block of an autoencoder pair each alternation trains first
         (greedy pairs). ``"encoder_first"`` is Algorithm 3 of ``000`` as
@@ -166,6 +168,7 @@ class TrainConfig(BaseModel):
     reading: Literal["stacked", "end_to_end"] = "stacked"
     finetune_epochs: int = Field(0, ge=0)
     pair_order: Literal["encoder_first", "decoder_first"] = "encoder_first"
+    finetune_lr: float | None = Field(None, gt=0, le=MAX_LR, allow_inf_nan=False)
     solver: str | None = None
     loss: Literal["mse", "cross_entropy"] = "mse"
     lr: float = Field(0.01, gt=0, le=MAX_LR, allow_inf_nan=False)
@@ -192,7 +195,9 @@ class TrainConfig(BaseModel):
                 raise ValueError(unknown_keys_message(unknown, cls.model_fields))
         return data
 
-    @field_validator(*_INT_FIELDS, "lr", "momentum", "tol", "cache_memory_gb", mode="before")
+    @field_validator(
+        *_INT_FIELDS, "lr", "finetune_lr", "momentum", "tol", "cache_memory_gb", mode="before"
+    )
     @classmethod
     def _not_bool(cls, v: Any) -> Any:
         if isinstance(v, bool):  # pydantic would read True as 1

@@ -76,6 +76,8 @@ class Stage:
         Solver override (e.g. ``"sgd"`` for a backprop fine-tune).
     rounds : int or None
         Fixed number of rounds; ``None`` applies the run's stopping rule.
+    lr : float or None
+        Learning rate of the stage's solver; ``None``: the run's ``lr``.
     """
 
     name: str
@@ -86,6 +88,7 @@ class Stage:
     epochs_per_block: int | None = None
     solver: str | None = None
     rounds: int | None = None
+    lr: float | None = None
 
     def __post_init__(self) -> None:
         if self.target not in ("y", "input"):
@@ -163,6 +166,9 @@ class GreedyPairs:
         Epochs of end-to-end backprop after the pairs (``000``, Sec. 4).
     finetune_solver : str, default="sgd"
         Solver of the fine-tune stage.
+    finetune_lr : float, optional
+        Learning rate of the fine-tune stage; ``None``: the run's ``lr`` (the
+        SNGD step length of the pairs, usually far too small for SGD).
     pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
         Which block of a pair each alternation trains first. Algorithm 3 of
         ``000`` as printed updates the encoder weights ``u_l`` (line 5) before
@@ -175,12 +181,15 @@ class GreedyPairs:
     finetune_epochs: int = 0
     finetune_solver: str = "sgd"
     pair_order: str = "encoder_first"
+    finetune_lr: float | None = None
 
     def __post_init__(self) -> None:
         if self.reading not in _READINGS:
             raise ValueError(
                 f"GreedyPairs reading must be one of {_READINGS}, got {self.reading!r}"
             )
+        if self.finetune_lr is not None and not self.finetune_lr > 0:
+            raise ValueError(f"finetune_lr must be > 0, got {self.finetune_lr!r}")
         if self.pair_order not in PAIR_ORDERS:
             raise ValueError(
                 f"GreedyPairs pair_order must be one of {PAIR_ORDERS}, got {self.pair_order!r}"
@@ -229,6 +238,7 @@ class GreedyPairs:
                     epochs_per_block=1,
                     solver=self.finetune_solver,
                     rounds=self.finetune_epochs,
+                    lr=self.finetune_lr,
                 )
             )
         return out

@@ -292,6 +292,7 @@ class Trainer:
                     "reading": cfg.reading,
                     "finetune_epochs": cfg.finetune_epochs,
                     "pair_order": cfg.pair_order,
+                    "finetune_lr": cfg.finetune_lr,
                 }
             self.schedule = get_schedule(cfg.preset_schedule, **kwargs)
         else:
@@ -302,6 +303,7 @@ class Trainer:
                     reading=cfg.reading,
                     finetune_epochs=cfg.finetune_epochs,
                     pair_order=cfg.pair_order,
+                    finetune_lr=cfg.finetune_lr,
                 )
             else:
                 sched = get_schedule("round_robin", order=cfg.order)
@@ -504,7 +506,7 @@ class Trainer:
             self._optimizers[key] = make_solver(
                 spec,
                 params,
-                lr=self.config.lr,
+                lr=stage.lr if stage.lr is not None else self.config.lr,
                 momentum=self.config.resolved_momentum,
                 model=self.model,
                 block=block,
