@@ -16,8 +16,9 @@ output**
 
 is a convex QP (least squares with linear inequalities). The printed objective
 puts the loss per unit, ``sum_j sum_{i in P_+^j} l(y_i, s_j(...))``, which is
-not the loss of the network (ALGORITHMS.md, Sec. 3); the summed output is
-used here. The global optimum is the least QP value over all guesses.
+not the loss of the network (proof of Theorem 2.4.1; ``docs/ERRATA.md``, sec. 5);
+the summed output is used here. The global optimum is the least QP value
+over all guesses.
 
 Choices made here (the thesis leaves them open):
 

@@ -8,7 +8,7 @@ test oracle (``003_a707f9d83869f5a2.txt``, Ch. 2 and Appendix 2.A):
   when an end slope is 0, Corollary 2.A.1). The thesis prints the
   back-substitution equations as ``b_i = sum_{j>i} t_j (a_{j-1} - a_j)``; the
   flap ``g_j(x) = t_j (x - a_j)`` (``x <= a_j``) evaluated at ``a_i`` gives
-  ``t_j (a_i - a_j)``, which is what is solved here (ALGORITHMS.md, Sec. 3).
+  ``t_j (a_i - a_j)``, which is what is solved here (``docs/ERRATA.md``, sec. 6).
 * :func:`max_affine_net` -- ``max_i (alpha_i . x + beta_i)`` by the pairwise
   tree of Lemma 2.A.4, ``max(u, v) = (u+v)/2 + |u-v|/2`` with 4 units per pair.
 * :func:`hard_function_net` / :func:`sawtooth_net` -- the composed functions

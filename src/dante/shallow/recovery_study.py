@@ -178,8 +178,9 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             f"{np.mean([r['step_min'] for r in rows if r['init'] == 'perturbed']):.1f} (mean)",
         ),
         Claim(
-            "ALGORITHMS.md sec. 4: the bias shrinking to 0 breaks recovery at finite n; keeping "
-            f"it at b <= {floor_b} (Thm 3 (ii) interval) keeps W near A.",
+            "Project reading of 004_4ea39d312f58ea24.txt Thm 3 (ii) (docs/ERRATA.md): the bias "
+            f"shrinking to 0 breaks recovery at finite n; keeping it at b <= {floor_b} (Thm 3 (ii) "
+            "interval) keeps W near A.",
             bool(
                 agg("perturbed+bias_floor", "err_last10_mean")
                 < 0.5 * agg("perturbed", "err_last10_mean", noises[0])

@@ -2,8 +2,8 @@
 
 Paper: ``002_16d5585f51d1d631.txt`` (Boob & Lan), problem (2.1), first-order
 condition (3.1)-(3.3), Algorithm 1, condition C1 (Sec. 4), Lemma 5.4,
-Lemma 5.7, Theorem 5.8, Theorem 5.9; digest in ``ALGORITHMS.md`` section 2,
-whose sign corrections are followed here.
+Lemma 5.7, Theorem 5.8, Theorem 5.9. The printed first-order condition (3.1)
+drops a minus sign; the gradients here carry it (``docs/ERRATA.md``, sec. 2).
 
 Problem (2.1)::
 
@@ -11,7 +11,7 @@ Problem (2.1)::
 
 Notation: ``U`` is ``d x N`` (column ``i`` is ``u_i``), ``v`` has length ``N``,
 ``A = h(WU)`` and ``A' = h'(WU)`` are ``n x N``, ``s = v - A^T theta``.
-Gradients (the printed (3.1) drops a minus; ALGORITHMS.md section 2)::
+Gradients (the printed (3.1) of ``002`` drops a minus; ``docs/ERRATA.md``, sec. 2)::
 
     grad_theta f = -(1/N) A s
     grad_W f     = -(1/N) sum_i s_i (theta * h'(W u_i)) u_i^T  =  -(1/N) (B * s) U^T,
@@ -32,7 +32,9 @@ Choices the paper leaves open (all documented again where they are made):
 
 * ``n <= d`` (the paper's analysis takes ``n = d``); the noise is
   ``xi ~ N(0, sigma^2/n I_n)`` so that ``E||xi||^2 = sigma^2`` exactly as in
-  (3.5) (ALGORITHMS.md writes ``sigma^2/d``, identical for ``n = d``).
+  (3.5) (Sec. 3 of ``002``, before (3.4), draws ``xi`` in ``R^d`` with i.i.d.
+  zero-mean Gaussian entries, taking ``n = d``; per-entry variance
+  ``sigma^2/d`` there is the same).
 * Lemma 5.4 is implemented with ``sqrt(2n)`` (``n`` = rows of ``W``, the size
   of the ``h' h^T`` matrix in the proof) where the paper, with ``n = d``,
   writes ``sqrt(2d)``; and with ``L_{hh'}`` replaced by the closed-form upper
@@ -304,7 +306,7 @@ def gradients(
     v: torch.Tensor,
     activation: str | SGDGDActivation = "sigmoid",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hand gradients ``(grad_W f, grad_theta f)`` of (2.1), signs as in ALGORITHMS.md sec. 2.
+    """Hand gradients ``(grad_W f, grad_theta f)`` of (2.1), minus restored (docs/ERRATA.md sec. 2).
 
     ``grad_theta f = -(1/N) A s`` and ``grad_W f = -(1/N) (diag(theta) h'(WU) * s) U^T``
     (eq. (3.1)-(3.2) of ``002_16d5585f51d1d631.txt`` with the missing minus restored).
@@ -373,7 +375,9 @@ def _sigma_min_d_sq(
 def certificate_bound(f_grad_sq: float, sigma_min_sq: float, N: int, nd: int) -> float:
     """Global-optimality certificate ``f <= N ||grad_W f||_F^2 / (2 sigma_min(D)^2)``.
 
-    Sec. 3 of ``002_16d5585f51d1d631.txt`` / ALGORITHMS.md sec. 2. Returns
+    Sec. 3 of ``002_16d5585f51d1d631.txt`` (``D s = 0``, eq. (3.3), forces ``s = 0``
+    when ``D`` has full column rank); the bound follows from
+    ``vec(grad_W f) = -(1/N) D s`` (module docstring). Returns
     ``inf`` (no certificate) when ``N > nd`` or when ``sigma_min(D)^2`` is not
     positive (``D`` numerically rank deficient).
     """
