@@ -235,7 +235,7 @@ def _selection_table(payload: Mapping[str, Any]) -> list[str]:
     for cell in payload["cells"]:
         for key, m in cell["methods"].items():
             chosen, grid, edge, note = _selection(m)
-            if len(grid) <= 1 and not m.get("selection"):
+            if len(grid) <= 1:
                 continue  # a fixed rate: nothing was selected
             rows.append([
                 cell["label"],
