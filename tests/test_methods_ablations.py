@@ -240,3 +240,30 @@ def test_finetune_lr_reaches_the_finetune_solver_only():
     assert lrs == {"pair0": 0.01, "finetune": 0.3}
     with pytest.raises(ValueError, match="finetune_lr"):
         make_config(finetune_lr=0.0)
+
+
+def test_pair_max_rounds_caps_each_pair_and_stages_record_where_they_start():
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6), dtype=np.float32)
+    res = dante.fit(
+        dante.Autoencoder([6, 4, 3], seed=0),
+        X,
+        lr=0.01,
+        batch_size=20,
+        t_sngd=1,
+        tol=0.0,
+        max_alternations=5,
+        pair_max_rounds=2,
+        finetune_epochs=1,
+        finetune_lr=0.1,
+    )
+    assert [(s["name"], s["rounds"]) for s in res.stages] == [
+        ("pair0", 2),
+        ("pair1", 2),
+        ("finetune", 1),
+    ]
+    starts = [s["weights_start"] for s in res.stages]
+    assert starts[0] == 0 and starts[0] < starts[1] < starts[2] < res.budget.weights_updated
+    # the curve has an evaluation at every stage change (the last record of a stage)
+    at = {r["weights_updated"] for r in res.history}
+    assert set(starts) <= at

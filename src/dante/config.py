@@ -75,7 +75,7 @@ MAX_LR = 1e6
 
 #: The int fields of :class:`TrainConfig` (a float there is an error, not rounded).
 _INT_FIELDS = (
-    "finetune_epochs", "batch_size", "t_sngd", "t_am", "max_alternations",
+    "finetune_epochs", "pair_max_rounds", "batch_size", "t_sngd", "t_am", "max_alternations",
     "max_weights_updated", "seed",
 )  # fmt: skip
 
@@ -114,6 +114,9 @@ class TrainConfig(BaseModel):
         End-to-end backprop epochs after greedy pairs.
     finetune_lr : float, optional
         Learning rate of the fine-tune stage (SGD); ``None`` uses ``lr``.
+    pair_max_rounds : int, optional
+        Cap on the alternation rounds of each autoencoder pair (greedy pairs);
+        ``None``: ``max_alternations``.
     pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
         Which block of an autoencoder pair each alternation trains first
         (greedy pairs). ``"encoder_first"`` is Algorithm 3 of ``000`` as
@@ -169,6 +172,7 @@ class TrainConfig(BaseModel):
     finetune_epochs: int = Field(0, ge=0)
     pair_order: Literal["encoder_first", "decoder_first"] = "encoder_first"
     finetune_lr: float | None = Field(None, gt=0, le=MAX_LR, allow_inf_nan=False)
+    pair_max_rounds: int | None = Field(None, ge=1)
     solver: str | None = None
     loss: Literal["mse", "cross_entropy"] = "mse"
     lr: float = Field(0.01, gt=0, le=MAX_LR, allow_inf_nan=False)

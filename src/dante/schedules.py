@@ -76,6 +76,9 @@ class Stage:
         Solver override (e.g. ``"sgd"`` for a backprop fine-tune).
     rounds : int or None
         Fixed number of rounds; ``None`` applies the run's stopping rule.
+    max_rounds : int or None
+        Cap on the rounds of a stage under the stopping rule (the smaller of
+        it and the run's ``max_alternations``); ``None``: the run's cap.
     lr : float or None
         Learning rate of the stage's solver; ``None``: the run's ``lr``.
     """
@@ -88,6 +91,7 @@ class Stage:
     epochs_per_block: int | None = None
     solver: str | None = None
     rounds: int | None = None
+    max_rounds: int | None = None
     lr: float | None = None
 
     def __post_init__(self) -> None:
@@ -169,6 +173,10 @@ class GreedyPairs:
     finetune_lr : float, optional
         Learning rate of the fine-tune stage; ``None``: the run's ``lr`` (the
         SNGD step length of the pairs, usually far too small for SGD).
+    pair_max_rounds : int, optional
+        Cap on the alternation rounds of each pair (Algorithm 3's inner
+        ``while``), so that a budget leaves room for the inner pairs and the
+        fine-tune; ``None``: the run's ``max_alternations``.
     pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
         Which block of a pair each alternation trains first. Algorithm 3 of
         ``000`` as printed updates the encoder weights ``u_l`` (line 5) before
@@ -182,6 +190,7 @@ class GreedyPairs:
     finetune_solver: str = "sgd"
     pair_order: str = "encoder_first"
     finetune_lr: float | None = None
+    pair_max_rounds: int | None = None
 
     def __post_init__(self) -> None:
         if self.reading not in _READINGS:
@@ -190,6 +199,12 @@ class GreedyPairs:
             )
         if self.finetune_lr is not None and not self.finetune_lr > 0:
             raise ValueError(f"finetune_lr must be > 0, got {self.finetune_lr!r}")
+        if self.pair_max_rounds is not None and (
+            isinstance(self.pair_max_rounds, bool)
+            or not isinstance(self.pair_max_rounds, int)
+            or self.pair_max_rounds < 1
+        ):
+            raise ValueError(f"pair_max_rounds must be an int >= 1, got {self.pair_max_rounds!r}")
         if self.pair_order not in PAIR_ORDERS:
             raise ValueError(
                 f"GreedyPairs pair_order must be one of {PAIR_ORDERS}, got {self.pair_order!r}"
@@ -215,6 +230,7 @@ class GreedyPairs:
                         input_depth=enc,
                         target="input" if i > 0 else "y",
                         blocks=blocks,
+                        max_rounds=self.pair_max_rounds,
                     )
                 )
             else:
@@ -225,6 +241,7 @@ class GreedyPairs:
                         input_depth=0,
                         target="y",
                         blocks=blocks,
+                        max_rounds=self.pair_max_rounds,
                     )
                 )
         if self.finetune_epochs:

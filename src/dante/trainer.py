@@ -293,6 +293,7 @@ class Trainer:
                     "finetune_epochs": cfg.finetune_epochs,
                     "pair_order": cfg.pair_order,
                     "finetune_lr": cfg.finetune_lr,
+                    "pair_max_rounds": cfg.pair_max_rounds,
                 }
             self.schedule = get_schedule(cfg.preset_schedule, **kwargs)
         else:
@@ -304,6 +305,7 @@ class Trainer:
                     finetune_epochs=cfg.finetune_epochs,
                     pair_order=cfg.pair_order,
                     finetune_lr=cfg.finetune_lr,
+                    pair_max_rounds=cfg.pair_max_rounds,
                 )
             else:
                 sched = get_schedule("round_robin", order=cfg.order)
@@ -850,13 +852,19 @@ class Trainer:
         stage_target = stage_in if stage.target == "input" else self._train.T
         full_model_stage = stage.path == full and stage.input_depth == 0 and stage.target == "y"
         stage_in_test = self._test.X if (self._test is not None and full_model_stage) else None
-        max_rounds = stage.rounds or cfg.max_alternations
+        max_rounds = stage.rounds or min(cfg.max_alternations, stage.max_rounds or math.inf)
         if self._resume is not None:  # the checkpoint's stage: its record and f_{t-1} are saved
             info = result.stages[-1]
             f_prev = self._resume["f_prev"]
             t = self._resume["round"] - 1
         else:
-            info = {"name": stage.name, "rounds": 0, "losses": [], "inputs": {}}
+            info = {
+                "name": stage.name,
+                "rounds": 0,
+                "losses": [],
+                "inputs": {},
+                "weights_start": self.budget.weights_updated,  # where the curve's stage begins
+            }
             result.stages.append(info)
             f_prev = self._stage_loss(stage, stage_in, stage_target, full_model_stage)
             info["losses"].append(f_prev)
