@@ -31,7 +31,7 @@ import torch.multiprocessing as mp
 
 import dante
 from dante.cli import main
-from dante.distributed import SINGLE, World, check_batch_size, current_world
+from dante.distributed import SINGLE, World, check_batch_size, current_world, init_from_env
 
 WORLD = 2
 PER_RANK = 4  # each rank's slice; the global minibatch is 8
@@ -98,26 +98,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, port: int, out: str) -> None:
+def _worker(rank: int, ports: tuple[int, int], out: str) -> None:
     """One rank, started the way torchrun starts it (the environment), first
-    through the CLI (which joins the group), then through ``dante.fit``."""
+    through the CLI (which joins the group and, once every rank has finished,
+    destroys it), then, in a group joined anew on a second port, through
+    ``dante.fit``."""
     torch.set_num_threads(1)  # two processes on two cores
     os.environ.update(
         RANK=str(rank),
         LOCAL_RANK=str(rank),
         WORLD_SIZE=str(WORLD),
         MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
+        MASTER_PORT=str(ports[0]),
     )
     try:
         assert main([*CLI_ARGS, "--out", f"{out}/cli_rank{rank}"]) == 0
-        world = current_world()
-        assert (world.rank, world.size) == (rank, WORLD)
+        # the CLI left no group behind for an atexit hook to tear down
+        assert not dist.is_initialized()
+        os.environ["MASTER_PORT"] = str(ports[1])
+        world, _ = init_from_env()
+        assert (world.rank, world.size) == (rank, WORLD) and world == current_world()
         results = {name: _train(name, WORLD * PER_RANK, world) for name in RUNS}
         results["resumed"] = _crash_and_resume(world, out)
         torch.save(results, f"{out}/rank{rank}.pt")
+        world.close()
+        world.close()  # idempotent
+        assert not dist.is_initialized()
     finally:
-        dist.destroy_process_group()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 class _Crash(dante.Callback):
@@ -162,7 +171,10 @@ def _crash_and_resume(world: World, out: str) -> dict:
 @pytest.fixture(scope="module")
 def parallel_runs(tmp_path_factory) -> tuple[Path, list[dict]]:
     tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(_free_port(), str(tmp)), nprocs=WORLD, join=True)
+    ports = (_free_port(), _free_port())
+    while ports[1] == ports[0]:
+        ports = (ports[0], _free_port())
+    mp.spawn(_worker, args=(ports, str(tmp)), nprocs=WORLD, join=True)
     return tmp, [torch.load(tmp / f"rank{r}.pt") for r in range(WORLD)]
 
 

@@ -335,17 +335,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         flag_divergence(results[m], m, world.is_main)
         if world.is_main:  # each finished method is on disk at once (atomic write)
             write_json(out_dir / "metrics.json", payload)
-    if not world.is_main:  # every rank holds the same results; rank 0 reports them
-        return 0
-    print()
-    print(
-        f"dataset: {ds.name}  ({len(ds.X_train)} train / {len(ds.X_test)} test)  "
-        f"net: {getattr(template, 'sizes', '?')}  loss: {args.loss}"
-    )
-    print(summary_table(results))
-    write_json(out_dir / "metrics.json", payload)
-    written = [] if args.no_plot else plot_curves(results, out_dir, title=ds.name)
-    print(f"\nwrote {out_dir / 'metrics.json'}" + "".join(f", {p}" for p in written))
+    if world.is_main:  # every rank holds the same results; rank 0 reports them
+        print()
+        print(
+            f"dataset: {ds.name}  ({len(ds.X_train)} train / {len(ds.X_test)} test)  "
+            f"net: {getattr(template, 'sizes', '?')}  loss: {args.loss}"
+        )
+        print(summary_table(results))
+        write_json(out_dir / "metrics.json", payload)
+        written = [] if args.no_plot else plot_curves(results, out_dir, title=ds.name)
+        print(f"\nwrote {out_dir / 'metrics.json'}" + "".join(f", {p}" for p in written))
+    # normal path only (an exception skips it): every rank waits here until rank 0 has
+    # written, then the process group is destroyed, not left to an atexit hook
+    world.close()
     return 0
 
 

@@ -26,7 +26,8 @@ The training set is replicated on every rank (each rank reads only its rows
 per step, but the frozen-prefix cache of a block covers every row). Metrics
 are sharded by rows and their sums all-reduced, so every rank records the same
 numbers and takes the same stopping decision; only rank 0 writes files.
-See ``docs/DISTRIBUTED.md``.
+At the end every rank meets in :meth:`World.close`, which then destroys the
+process group. See ``docs/DISTRIBUTED.md``.
 """
 
 from __future__ import annotations
@@ -232,6 +233,28 @@ class World:
         if self.size > 1:
             dist.barrier(group=self.group)
 
+    def close(self) -> None:
+        """End the run on this rank: wait for every rank, then leave the process group.
+
+        The default process group is destroyed if :func:`init_from_env` created
+        it (a group the caller initialized is the caller's to destroy). Every
+        rank must call this on its normal path, after rank 0 has written its
+        files: a rank that simply returned and exited while rank 0 was still
+        writing, leaving the teardown to the ``atexit`` hook, sometimes died
+        with ``terminate called without an active exception`` (SIGABRT) in
+        gloo's shutdown. Do not call it on an error path: the ranks that did
+        not fail would wait in the barrier for one that never comes (the
+        ``atexit`` hook still destroys the group at exit). A no-op with
+        ``size == 1`` or once the group is gone, so calling it twice is harmless.
+        """
+        global _owns_group
+        if self.size == 1 or not (dist.is_available() and dist.is_initialized()):
+            return
+        self.barrier()
+        if _owns_group:
+            _owns_group = False
+            dist.destroy_process_group()
+
     @contextmanager
     def main_first(self) -> Iterator[None]:
         """Run the block on rank 0 first, then on the others (e.g. a download
@@ -247,6 +270,11 @@ class World:
 
 #: The single-process world (no process group needed).
 SINGLE = World()
+
+# whether init_from_env created the default process group (then World.close and the
+# atexit hook destroy it), and whether that hook is registered
+_owns_group = False
+_atexit_registered = False
 
 
 def current_world(device: str = "cpu") -> World:
@@ -279,6 +307,7 @@ def init_from_env(
     device : str
         This rank's device (``"cuda:<LOCAL_RANK>"`` for CUDA under torchrun).
     """
+    global _owns_group, _atexit_registered
     env = os.environ if environ is None else environ
     size = world_size_from_env(env)
     if size == 1:
@@ -300,10 +329,16 @@ def init_from_env(
         dist.init_process_group(
             backend="nccl" if cuda else "gloo", init_method="env://", rank=rank, world_size=size
         )
-        atexit.register(_destroy)
+        _owns_group = True
+        if not _atexit_registered:  # fallback for runs that end without World.close()
+            atexit.register(_destroy)
+            _atexit_registered = True
     return World(rank=dist.get_rank(), size=dist.get_world_size(), device=device), device
 
 
 def _destroy() -> None:
-    if dist.is_initialized():
+    """``atexit``: destroy the group :func:`init_from_env` created, unless already gone."""
+    global _owns_group
+    if _owns_group and dist.is_initialized():
+        _owns_group = False
         dist.destroy_process_group()
