@@ -367,7 +367,15 @@ def _add_reproduce_parser(sub: Any) -> None:
         "--seeds",
         type=int,
         default=None,
-        help="override the number of seeds (a study runs seeds 0..N-1; default 3)",
+        help="override the number of seeds K: seeds S..S+K-1 with --seed-offset S "
+        "(a study's default is 3)",
+    )
+    p.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="first seed S (default 0); the learning-rate selection's seeds are offset by S "
+        "too, so a rerun with S > 0 is independent of the first (docs/PROTOCOL.md)",
     )
     p.add_argument(
         "--quick",
@@ -375,13 +383,17 @@ def _add_reproduce_parser(sub: Any) -> None:
         help="tiny subsets, one seed: a smoke test of every code path",
     )
     p.add_argument(
-        "--out", default=None, help="results folder (default: results, or runs/quick with --quick)"
+        "--out",
+        default=None,
+        help="results folder (default: results, or runs/quick with --quick); another "
+        "folder is a rerun: nothing under results/ or docs/ is written",
     )
     p.add_argument(
         "--results-md",
         default=None,
-        help="RESULTS.md to regenerate (default: docs/RESULTS.md, or "
-        "<out>/RESULTS.md with --quick)",
+        help="RESULTS.md to regenerate, with its figures/ beside it (default: "
+        "docs/RESULTS.md with the default --out, <out>/RESULTS.md with --quick, none "
+        "with another --out)",
     )
     p.add_argument(
         "--only", default=None, help="run only cells whose name starts with this (e.g. mnist__100)"
@@ -390,8 +402,8 @@ def _add_reproduce_parser(sub: Any) -> None:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="run nothing: rebuild the summary JSON, figures and RESULTS.md from "
-        "the finished cells and study JSON files in --out",
+        help="run nothing: rebuild the cell records, summary JSON, figures and RESULTS.md "
+        "from the per-unit files and study JSON files in --out",
     )
     p.set_defaults(func=_cmd_reproduce)
 
@@ -417,31 +429,50 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         raise ValueError("name an experiment or study (see `dante reproduce --list`) or 'all'")
     if args.seeds is not None and args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.seed_offset < 0:
+        raise ValueError(f"--seed-offset must be >= 0, got {args.seed_offset}")
     names, studies = split_names(args.name)
     if args.only is not None and not names:
         raise ValueError(f"--only selects cells of a DANTE experiment; {args.name!r} is a study")
     specs = [load_spec(n, quick=args.quick) for n in names]  # validate all before running
     if args.seeds is not None:
         specs = [s.model_copy(update={"seeds": args.seeds}) for s in specs]
-    out = Path(args.out or ("runs/quick" if args.quick else "results"))
-    md = Path(args.results_md or (out / "RESULTS.md" if args.quick else "docs/RESULTS.md"))
-    fig_dir = md.parent / "figures"
+    default_out = Path("runs/quick" if args.quick else "results")
+    out = Path(args.out) if args.out else default_out
+    md: Path | None = None  # a rerun elsewhere writes no report unless asked (--results-md)
+    if args.results_md:
+        md = Path(args.results_md)
+    elif args.quick:
+        md = out / "RESULTS.md"
+    elif out.resolve() == default_out.resolve():
+        md = Path("docs/RESULTS.md")
+    fig_dir = None if md is None else md.parent / "figures"
     folder = RunFolder(out)  # finished cells are kept by design, so no results policy here
     folder.check()  # a file, a read-only or unwritable folder, another run: refused now
     with folder:  # locked while this command writes into it
         for spec in specs:
             payload = run_experiment(
-                spec, out, only=args.only, device=args.device, report_only=args.report_only
+                spec,
+                out,
+                only=args.only,
+                device=args.device,
+                report_only=args.report_only,
+                seed_offset=args.seed_offset,
             )
-            for path in plot_experiment(payload, fig_dir):
+            for path in [] if fig_dir is None else plot_experiment(payload, fig_dir):
                 print(f"  figure {path}")
         for name in [] if args.report_only else studies:  # a study's JSON is its report
-            seeds = None if args.seeds is None else list(range(args.seeds))
-            payload = run_named_study(name, out, fig_dir, quick=args.quick, seeds=seeds)
+            seeds = None
+            if args.seeds is not None or args.seed_offset:
+                n = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+                seeds = list(range(args.seed_offset, args.seed_offset + n))
+            study_figs = fig_dir if fig_dir is not None else out / "figures"
+            payload = run_named_study(name, out, study_figs, quick=args.quick, seeds=seeds)
             for fig in payload["figures"]:
-                print(f"  figure {fig_dir / fig}")
-        write_results_md(out, md)
-    print(f"wrote {md}")
+                print(f"  figure {study_figs / fig}")
+        if md is not None:
+            write_results_md(out, md)
+    print(f"wrote {md}" if md is not None else f"wrote {out} (no RESULTS.md: --results-md)")
     return 0
 
 

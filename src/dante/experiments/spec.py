@@ -1,8 +1,9 @@
 """Experiment specifications: one YAML file per table or figure of the paper.
 
 A spec names the datasets, architectures, methods with their learning-rate
-grids, the shared budget and the paper's published numbers. It is validated
-with pydantic when loaded, so a bad key is reported by name.
+grids, the shared budget, the protocol (``selection``, ``stopping``,
+``budget_match``; see ``docs/PROTOCOL.md``) and the paper's published numbers.
+It is validated with pydantic when loaded, so a bad key is reported by name.
 """
 
 from __future__ import annotations
@@ -15,9 +16,20 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config import expected_type, make_config, unknown_keys_message
+from ..config import METHODS, expected_type, make_config, unknown_keys_message
 
-__all__ = ["ExperimentSpec", "MethodSpec", "PaperRow", "list_experiments", "load_spec"]
+__all__ = [
+    "ExperimentSpec",
+    "MethodSpec",
+    "PaperRow",
+    "SelectionSpec",
+    "StoppingSpec",
+    "list_experiments",
+    "load_spec",
+]
+
+#: Suffix of the method key of a paper-rate row (``dante@paper``).
+PAPER_SUFFIX = "@paper"
 
 
 class MethodSpec(BaseModel):
@@ -29,27 +41,96 @@ class MethodSpec(BaseModel):
         A preset of :data:`dante.config.METHODS` (or a peer, e.g. ``am_adam``).
     lr_grid : list of float
         Candidates; the one with the lowest validation loss is used.
-    label : str, optional
-        Name in tables and figures (defaults to the key in ``methods``).
     overrides : dict
         Extra :class:`dante.TrainConfig` fields (``momentum``, ``t_sngd``,
         ``schedule``, ``solver``, ``batch_size`` ...).
+    paper_lr : float, optional
+        The rate the paper states; it is also run, without selection, as its
+        own row ``<key>@paper`` labelled "paper rate".
+    label : str, optional
+        Name in tables and figures (defaults to the key in ``methods``).
     """
 
     model_config = ConfigDict(extra="forbid")
     method: str
     lr_grid: list[float] = Field(min_length=1)
     overrides: dict[str, Any] = Field(default_factory=dict)
+    paper_lr: float | None = None
+    label: str | None = None
 
     @model_validator(mode="after")
     def _a_valid_config(self) -> MethodSpec:
         """``method``, every ``lr`` and ``overrides`` must make a valid TrainConfig."""
-        for lr in self.lr_grid:
+        rates = [*self.lr_grid, *([] if self.paper_lr is None else [self.paper_lr])]
+        for lr in rates:
             try:
                 make_config(**{"method": self.method, "lr": lr, **self.overrides})
             except TypeError as exc:  # an unknown key
                 raise ValueError(f"overrides: {exc}".replace("argument", "key", 1)) from None
+        if len(set(self.lr_grid)) != len(self.lr_grid):
+            raise ValueError(f"lr_grid repeats a rate: {self.lr_grid}")
         return self
+
+    @property
+    def alternating(self) -> bool:
+        """Whether the method alternates over blocks (and so runs under DANTE's
+        stopping rule): its schedule (``overrides['schedule']`` or the preset's
+        of :data:`dante.config.METHODS`) is not ``backprop``; a preset schedule of
+        ``None`` is the model's default, round-robin or greedy pairs."""
+        key = self.method.strip().lower().replace("-", "_").replace("+", "_")
+        schedule = self.overrides.get("schedule") or METHODS[key][0]
+        return schedule != "backprop"
+
+
+class SelectionSpec(BaseModel):
+    """Learning-rate selection by successive halving (``docs/PROTOCOL.md`` section 2).
+
+    Attributes
+    ----------
+    val_fraction : float, default=0.1
+        Share of the training part held out (seed 0, stratified) for selection.
+    fraction : float, default=0.25
+        Rung 1: every rate of the grid on one seed at this fraction of the budget.
+    keep : int, default=3
+        The best ``keep`` rates of rung 1 go on to rung 2.
+    seeds : int, default=3
+        Rung 2: each kept rate at the full budget on this many seeds; the lowest
+        mean final validation loss wins (ties: the smaller rate).
+    extend_edges : bool, default=True
+        Extend the grid past an edge that wins rung 1 (the grid's own ratio).
+    max_extensions : int, default=4
+        At most this many extension steps per method and cell.
+    share_by : {None, "dataset_depth"}, default=None
+        ``"dataset_depth"``: one selection serves every cell with the same
+        dataset, depth and variant (the cell that runs first selects).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    fraction: float = Field(0.25, gt=0, le=1)
+    keep: int = Field(3, ge=1)
+    seeds: int = Field(3, ge=1)
+    extend_edges: bool = True
+    max_extensions: int = Field(4, ge=0)
+    share_by: Literal["dataset_depth"] | None = None
+
+
+class StoppingSpec(BaseModel):
+    """DANTE's stopping rule for the alternating methods (Algorithm 2 of
+    ``001_1787bf99fca4a9f2.txt``: alternate while ``|f_t - f_{t-1}| >= tol`` or
+    ``t < t_am``); the papers print neither value.
+
+    Attributes
+    ----------
+    tol : float
+        ``eps``: absolute change of the stage's training loss between rounds.
+    t_am : int
+        ``T_AM``: the least number of rounds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    tol: float = Field(ge=0, allow_inf_nan=False)
+    t_am: int = Field(ge=1)
 
 
 class PaperRow(BaseModel):
@@ -110,6 +191,13 @@ class ExperimentSpec(BaseModel):
     ``variants``; every method of ``methods`` runs in every cell with the same
     budget of weights updated: ``budget_epochs`` epochs of end-to-end backprop
     on that cell's network (``budget_epochs * n_params * steps_per_epoch``).
+
+    The protocol fields (``docs/PROTOCOL.md``): ``selection`` (successive
+    halving of the learning rate on a validation split), ``stopping`` (``tol``
+    and ``t_am`` of DANTE's stopping rule, for the alternating methods),
+    ``budget_match`` (the method whose weights updated per seed every
+    non-alternating method is given; ``None``: all run to the cap) and
+    ``budget_source`` (where ``budget_epochs`` comes from, free text).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -131,8 +219,10 @@ class ExperimentSpec(BaseModel):
     methods: dict[str, MethodSpec]
     baseline: str = "sgd"
     seeds: int = Field(5, ge=1)
-    val_fraction: float = Field(0.1, gt=0, lt=1)
-    lr_budget_fraction: float = Field(0.5, gt=0, le=1)
+    selection: SelectionSpec = Field(default_factory=SelectionSpec)
+    stopping: StoppingSpec | None = None
+    budget_match: str | None = "dante"
+    budget_source: str = ""
     metric: Literal["test_accuracy", "test_loss", "svm_accuracy"] = "test_accuracy"
     scaled: str = ""
     notes: str = ""
@@ -162,6 +252,38 @@ class ExperimentSpec(BaseModel):
             raise ValueError("deviations: an entry is empty")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        """The keys the protocol of issue 13 moved, named with their new place."""
+        if isinstance(data, dict):
+            for old, new in _MOVED.items():
+                if old in data:
+                    raise ValueError(f"bad key {old!r}: now {new} (docs/PROTOCOL.md)")
+        return data
+
+    @model_validator(mode="after")
+    def _protocol(self) -> ExperimentSpec:
+        """``budget_match`` names a method; alternating methods need ``stopping``."""
+        if self.budget_match is not None and self.budget_match not in self.methods:
+            raise ValueError(
+                f"bad key 'budget_match': {self.budget_match!r} is not a method of the spec; "
+                f"choose one of {', '.join(self.methods)} or null"
+            )
+        alternating = [k for k, m in self.methods.items() if m.alternating]
+        if alternating and self.stopping is None:
+            raise ValueError(
+                f"bad key 'stopping': {{tol, t_am}} is required: {', '.join(alternating)} "
+                "run(s) under DANTE's stopping rule (Algorithm 2)"
+            )
+        bad = [k for k in self.methods if k.endswith(PAPER_SUFFIX)]
+        if bad:
+            raise ValueError(
+                f"bad key 'methods.{bad[0]}': a key may not end in {PAPER_SUFFIX!r} (reserved "
+                "for paper-rate rows)"
+            )
+        return self
+
     @field_validator("variants")
     @classmethod
     def _variant_keys(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -171,6 +293,12 @@ class ExperimentSpec(BaseModel):
                 raise ValueError(unknown_keys_message(unknown, VARIANT_KEYS))
         return v
 
+
+#: Keys replaced by the ``selection`` block, with their new place.
+_MOVED = {
+    "lr_budget_fraction": "selection.fraction",
+    "val_fraction": "selection.val_fraction",
+}
 
 #: What a variant of a cell may change (read by :mod:`dante.experiments.runner`).
 VARIANT_KEYS = ("activation", "output_activation", "loss", "t_sngd", "batch_size")
@@ -244,7 +372,12 @@ def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpe
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: top level must be a mapping")
     if quick:
-        raw = {**raw, **raw.get("quick", {})}
+        quick_raw = raw.get("quick", {})
+        merged = {**raw, **quick_raw}
+        for key in ("selection", "stopping"):  # merged key by key, not replaced
+            if isinstance(raw.get(key), dict) and isinstance(quick_raw.get(key), dict):
+                merged[key] = {**raw[key], **quick_raw[key]}
+        raw = merged
         opts = raw.get("quick_dataset_options")
         if opts:
             raw["dataset_options"] = opts
@@ -256,4 +389,6 @@ def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpe
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
+        if not loc:  # a whole-spec check: its message names the key
+            raise ValueError(f"{path.name}: {_explain(err)}") from None
         raise ValueError(f"{path.name}: bad key {loc!r}: {_explain(err)}") from None
