@@ -267,3 +267,79 @@ def test_pair_max_rounds_caps_each_pair_and_stages_record_where_they_start():
     # the curve has an evaluation at every stage change (the last record of a stage)
     at = {r["weights_updated"] for r in res.history}
     assert set(starts) <= at
+
+
+# ---------------------------------------------------------------- the specs
+def _spec(name, quick=False):
+    from dante.experiments.spec import load_spec
+
+    return load_spec(name, quick=quick)
+
+
+def test_ablations_run_in_figures_2_and_5():
+    for name in ("fig2", "fig5"):
+        spec = _spec(name)
+        methods = {k: m.method for k, m in spec.methods.items()}
+        assert methods["sngd_backprop"] == "sngd_backprop" and methods["adam"] == "adam"
+        assert not spec.methods["sngd_backprop"].alternating
+
+
+def test_momentum_readings_in_table1_are_labelled():
+    spec = _spec("table1")
+    labels = {k: (m.label or "") for k, m in spec.methods.items()}
+    assert "literal" in labels["dante_momentum"]
+    assert "raw" in labels["dante_momentum_raw"] and "reading" in labels["dante_heavy_ball"]
+
+
+def test_figure_7_and_8_architectures_are_the_captions():
+    assert _spec("fig7").architectures == [[100], [600, 400, 200, 100, 50]]
+    assert _spec("fig8").architectures == [[100], [100, 100, 100]]
+
+
+def test_full_mnist_and_stated_budgets():
+    from dante.experiments.spec import list_experiments
+
+    for name in list_experiments():
+        spec = _spec(name)
+        for ds in ("mnist", "fashion_mnist"):
+            n = spec.dataset_options.get(ds, {}).get("n_train")
+            assert n is None or name == "fig8", (name, ds, n)  # fig8: ADMM is full-batch
+        assert spec.budget_source, name
+        assert spec.stopping is None or "placeholder" not in spec.notes, name
+
+
+def test_missing_data_specs_name_their_sets():
+    for name, sets in (("fig3", ["cifar10", "svhn"]), ("fig4", ["tiny_imagenet"])):
+        spec = _spec(name)
+        assert spec.missing_data.datasets == sets
+        assert spec.missing_data.command == f"dante reproduce {name}"
+
+
+def test_missing_data_is_refused_by_the_loader_with_the_files_named(monkeypatch, tmp_path):
+    from dante.data import load
+    from dante.data._dataset import DatasetNotAvailableError
+
+    monkeypatch.setenv("DANTE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetNotAvailableError, match="DANTE_DATA_DIR"):
+        load("cifar10")
+
+
+def test_workshop_specs_state_the_paper_rate_and_both_readings():
+    for name in ("w_fig2a", "w_fig2b", "w_fig5", "w_fig6"):
+        spec = _spec(name)
+        assert spec.batch_size == 500, name
+        assert spec.methods["dante"].paper_lr == 0.001, name
+        _spec(name, quick=True)
+    w6 = _spec("w_fig6")
+    readings = {
+        k: (m.overrides.get("reading"), m.overrides.get("pair_order"))
+        for k, m in w6.methods.items()
+        if m.method == "dante"
+    }
+    assert set(readings.values()) == {
+        ("end_to_end", "encoder_first"),
+        ("stacked", "encoder_first"),
+        ("end_to_end", "decoder_first"),
+    }
+    assert all(m.overrides.get("finetune_epochs") for k, m in w6.methods.items() if k != "sgd")
+    assert _spec("w_fig4").datasets == ["ionosphere", "svmguide4", "vehicle", "usps"]
