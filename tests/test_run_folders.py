@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,32 @@ def test_existing_results_need_overwrite_or_resume(tmp_path, capsys, no_data):
     err = _one_line_error(capsys)
     assert "metrics.json" in err and "--overwrite" in err and "--resume" in err
     assert json.loads((out / "metrics.json").read_text()) == {"earlier": True}
+
+
+def test_runs_started_in_the_same_second_get_their_own_default_folder(
+    tmp_path, capsys, monkeypatch, no_fsync
+):
+    """Without --out a run writes to runs/<YYYYmmdd-HHMMSS>; the clock is frozen here, so
+    every run asks for the same folder. The second gets <stamp>-2 (it used to be refused:
+    the first folder holds results, or is locked while that run is still going), and a
+    refused run leaves no empty folder behind."""
+    monkeypatch.chdir(tmp_path)
+    strftime, stamp = time.strftime, "20260101-120000"
+    monkeypatch.setattr(
+        time, "strftime", lambda fmt, *t: stamp if fmt == "%Y%m%d-%H%M%S" else strftime(fmt, *t)
+    )
+    runs = tmp_path / "runs"
+    assert main(TINY) == 0
+    assert f"wrote {Path('runs', stamp, 'metrics.json')}" in capsys.readouterr().out
+    with RunFolder(runs / f"{stamp}-2"):  # a run in progress, locked, no results yet
+        assert main(TINY) == 0
+    assert f"wrote {Path('runs', stamp + '-3', 'metrics.json')}" in capsys.readouterr().out
+    assert main([*TINY, "--resume"]) == 2  # refused (needs --out): makes no folder
+    assert "--resume needs --out" in _one_line_error(capsys)
+    assert sorted(p.name for p in runs.iterdir()) == [stamp, f"{stamp}-3"]
+    for name in (stamp, f"{stamp}-3"):
+        assert "sgd" in json.loads((runs / name / "metrics.json").read_text())["methods"]
+        assert not (runs / name / LOCK_NAME).exists()
 
 
 def test_overwrite_replaces_results_and_old_checkpoints(tmp_path, capsys, no_fsync):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,7 +110,9 @@ def _add_train_parser(sub: Any) -> None:
     p.add_argument("--finetune-epochs", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<timestamp>)")
+    p.add_argument(
+        "--out", default=None, help="output folder (default: runs/<timestamp>, -2, ... if taken)"
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG curves")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
@@ -211,9 +214,15 @@ def _cmd_train_in_folder(args: argparse.Namespace) -> int:
     read-only or unwritable folder, a folder another run holds, earlier results,
     ``--resume`` with nothing to resume: docs/CHECKPOINTS.md), and locked from just
     before training until the command ends."""
-    from .run_folder import RunFolder
+    from .run_folder import RunFolder, new_folder
 
-    out = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    made: list[Path] = []
+    if args.out is not None:
+        out = Path(args.out)
+    elif os.environ.get("RANK", "0") in ("", "0"):  # one second is not unique: -2, -3, ...
+        out, made = new_folder("runs", time.strftime("%Y%m%d-%H%M%S"))
+    else:  # other torchrun ranks write nothing there
+        out = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     methods = [m.strip().lower() for m in args.methods.split(",") if m.strip()]
     every = args.checkpoint_every
     folder = RunFolder(
@@ -224,10 +233,11 @@ def _cmd_train_in_folder(args: argparse.Namespace) -> int:
         resume=args.resume,
         resume_if_present=args.resume_if_present,
         out_given=args.out is not None,
+        made=made,
     )
-    args.resume = folder.check()  # --resume-if-present: whether there is something to resume
-    args.run_folder = folder  # _cmd_train opens (locks) it once the arguments are checked
     try:
+        args.resume = folder.check()  # --resume-if-present: whether there is something to resume
+        args.run_folder = folder  # _cmd_train opens (locks) it once the arguments are checked
         return _cmd_train(args)
     finally:
         folder.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import socket
@@ -43,7 +44,7 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "RESULTS_NAME", "RunFolder", "RunFolderError"]
+__all__ = ["LOCK_NAME", "RESULTS_NAME", "RunFolder", "RunFolderError", "new_folder"]
 
 #: The lock file inside a run folder while a run uses it.
 LOCK_NAME = ".dante.lock"
@@ -117,6 +118,10 @@ class RunFolder:
         does (then an existing ``metrics.json`` still needs ``overwrite``).
     out_given : bool, default=True
         Whether the user named the folder (``resume`` needs it).
+    made : sequence of path, default=()
+        Folders made for this run before it was opened, innermost first (those
+        of :func:`new_folder`); :meth:`close` removes them again if the run
+        left them empty, as it does the folders :meth:`open` creates.
     """
 
     def __init__(
@@ -130,6 +135,7 @@ class RunFolder:
         resume: bool = False,
         resume_if_present: bool = False,
         out_given: bool = True,
+        made: Sequence[str | os.PathLike] = (),
     ) -> None:
         self.path = Path(path)
         self.flag = flag
@@ -140,7 +146,8 @@ class RunFolder:
         self.resume_if_present = resume_if_present
         self.out_given = out_given
         self._fd: int | None = None
-        self._created: list[Path] = []  # folders open() made, removed again if left empty
+        # folders made for this run (by new_folder, then open()), removed again if left empty
+        self._created: list[Path] = [Path(m) for m in made]
         self._flock = False
 
     # ------------------------------------------------------------ messages
@@ -299,7 +306,8 @@ class RunFolder:
         """
         if not main or self._fd is not None:
             return self
-        self._created = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        new = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        self._created = [*new, *self._created]
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -381,14 +389,13 @@ class RunFolder:
 
     # --------------------------------------------------------------- close
     def close(self) -> None:
-        """Release the lock and remove the lock file (no-op when not held); remove the
-        folders :meth:`open` created if the run left them empty."""
+        """Release the lock and remove the lock file (when held); remove the folders
+        made for the run (``made``, and by :meth:`open`) if the run left them empty."""
         fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        with contextlib.suppress(OSError):  # removed while held: the next run creates it anew
-            (self.path / LOCK_NAME).unlink()
-        os.close(fd)  # closing the descriptor releases the flock
+        if fd is not None:
+            with contextlib.suppress(OSError):  # removed while held: the next run makes it anew
+                (self.path / LOCK_NAME).unlink()
+            os.close(fd)  # closing the descriptor releases the flock
         for folder in self._created:  # a run that wrote nothing leaves no empty folder behind
             with contextlib.suppress(OSError):
                 folder.rmdir()
@@ -403,6 +410,50 @@ class RunFolder:
     def __del__(self) -> None:  # a folder dropped without close() does not stay locked
         with contextlib.suppress(Exception):
             self.close()
+
+
+def new_folder(parent: str | os.PathLike, name: str) -> tuple[Path, list[Path]]:
+    """Make a new, empty folder ``parent/name``, or ``name-2``, ``name-3``, ... if taken.
+
+    Each candidate is created with ``mkdir`` (which fails on an existing
+    entry), so two runs that ask for the same name at the same time, e.g. the
+    default ``runs/<timestamp>`` of two ``dante train`` started within one
+    second, get different folders instead of one refusing the other's lock.
+    Where ``parent`` cannot be created or written, nothing is made and
+    ``parent/name`` is returned for :meth:`RunFolder.check` to report why.
+
+    Parameters
+    ----------
+    parent : str or path
+        The folder to create it in (made if missing).
+    name : str
+        The preferred name.
+
+    Returns
+    -------
+    path : Path
+        The folder.
+    made : list of Path
+        The folders created, innermost first (``path`` and any missing
+        parents), for :class:`RunFolder`'s ``made``.
+    """
+    parent = Path(parent)
+    made = [p for p in (parent, *parent.parents) if not p.exists()]
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return parent / name, []
+    made = [p for p in made if p.is_dir()]
+    for k in itertools.count(1):
+        path = parent / (name if k == 1 else f"{name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError:
+            return path, made
+        return path, [path, *made]
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _NoFlock(Exception):
