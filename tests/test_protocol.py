@@ -374,3 +374,12 @@ def test_a_cell_without_its_data_is_skipped_and_recorded(tmp_path, monkeypatch):
     assert [c["cell"] for c in payload["cells"]] == ["digits__8"]
     assert list(payload["unavailable"]) == ["cifar10__8"] and payload["complete"] is False
     assert "cifar10" in payload["unavailable"]["cifar10__8"]
+
+
+def test_report_only_keeps_a_summary_from_before_per_unit_files(tmp_path):
+    spec = load_spec(_tiny(tmp_path))
+    old = {"name": "tiny", "cells": [{"cell": "digits__8", "methods": {}}], "complete": True}
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "tiny.json").write_text(json.dumps(old))
+    assert run_experiment(spec, tmp_path / "out", log=lambda s: None, report_only=True) == old
+    assert json.loads((tmp_path / "out" / "tiny.json").read_text()) == old

@@ -29,6 +29,7 @@ spec:
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -222,7 +223,9 @@ def run_experiment(
     device : str, default="cpu"
         Torch device of every run.
     report_only : bool, default=False
-        Run nothing; only assemble the records from the unit files.
+        Run nothing; only assemble the records from the unit files. A summary
+        whose spec has no unit files at all in ``out_dir`` (written before
+        per-unit persistence) is returned unchanged rather than emptied.
     seed_offset : int, default=0
         Run seeds ``seed_offset .. seed_offset + spec.seeds - 1``; the
         selection's seeds are offset by the same amount.
@@ -257,6 +260,14 @@ def run_experiment(
             except DatasetNotAvailableError as exc:  # the other cells still run
                 unavailable[c.slug] = str(exc)
                 log(f"  [{c.slug}] skipped, data not available: {exc}")
+    summary = out_dir / f"{spec.name}.json"
+    if (
+        report_only
+        and summary.exists()
+        and not any(CellStore(out_dir, spec, c).root.is_dir() for c in everything)
+    ):  # a folder from before per-unit files: rebuilding would empty its summary
+        log(f"  no per-unit files for {spec.name} in {out_dir}: {summary} is left as it is")
+        return json.loads(summary.read_text())
     records, missing = [], {}
     for c in everything:
         store = CellStore(out_dir, spec, c)
@@ -280,5 +291,5 @@ def run_experiment(
         "wall_seconds": sum(r.get("wall_seconds", 0.0) for r in records),
         "last_run_seconds": time.perf_counter() - t0,
     }
-    write_json(out_dir / f"{spec.name}.json", payload)
+    write_json(summary, payload)
     return payload
