@@ -667,6 +667,10 @@ class DanteAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Dante
         Greedy-pair reading (see :class:`dante.GreedyPairs`).
     finetune_epochs : int, default=0
         Epochs of end-to-end backprop SGD after the pairs.
+    pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
+        Which block of a pair each alternation trains first; ``"encoder_first"``
+        is Algorithm 3 of ``000_16cd8e47eb5a686b.txt`` as printed (see
+        :class:`dante.GreedyPairs`).
     {common_params}
     Attributes
     ----------
@@ -689,6 +693,7 @@ class DanteAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Dante
         output_activation: Any = "identity",
         reading: str = "stacked",
         finetune_epochs: int = 0,
+        pair_order: str = "encoder_first",
         method: str = "dante",
         lr: float = 0.01,
         batch_size: int | str = "auto",
@@ -708,6 +713,7 @@ class DanteAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Dante
         self.output_activation = output_activation
         self.reading = reading
         self.finetune_epochs = finetune_epochs
+        self.pair_order = pair_order
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -719,6 +725,7 @@ class DanteAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Dante
             **super()._config_fields(),
             "reading": self.reading,
             "finetune_epochs": self.finetune_epochs,
+            "pair_order": self.pair_order,
         }
 
     def fit(self, X: Any, y: Any = None) -> DanteAutoencoder:
