@@ -320,8 +320,11 @@ def test_missing_data_is_refused_by_the_loader_with_the_files_named(monkeypatch,
     from dante.data._dataset import DatasetNotAvailableError
 
     monkeypatch.setenv("DANTE_DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetNotAvailableError, match="DANTE_DATA_DIR"):
-        load("cifar10")
+    for name, file in (("cifar10", "cifar-10-python"), ("svhn", "train_32x32.mat"),
+                       ("tiny_imagenet", "tiny-imagenet-200.zip")):  # fmt: skip
+        with pytest.raises(DatasetNotAvailableError, match=f"{name} is not installed") as err:
+            load(name)
+        assert file in str(err.value) and "DANTE_DATA_DIR" in str(err.value)
 
 
 def test_workshop_specs_state_the_paper_rate_and_both_readings():

@@ -27,6 +27,17 @@ __all__ = ["load_image_set"]
 _FASHION_DEB = Path("/usr/share/datasets/fashion-mnist")
 
 
+#: What a loader reads, named in the error raised when a set is not installed.
+_OFFICIAL_FILES = {
+    "kmnist": "the four KMNIST files kmnist-{train,test}-{imgs,labels}.npz",
+    "cifar10": "cifar-10-batches-py/ (data_batch_1..5, test_batch: the official "
+    "cifar-10-python.tar.gz, extracted)",
+    "svhn": "the official cropped-digit files train_32x32.mat and test_32x32.mat",
+    "tiny_imagenet": "tiny-imagenet-200/ (wnids.txt, train/, val/val_annotations.txt: the "
+    "official tiny-imagenet-200.zip, extracted)",
+}
+
+
 def _root(name: str, root: str | os.PathLike | None) -> Path | None:
     if root is not None:
         return Path(root)
@@ -294,9 +305,10 @@ def load_image_set(
         source = f"IDX files in {folder}"
     else:
         if folder is None or not folder.exists():
+            where = "" if folder is None else f" ({folder} does not exist)"
             raise DatasetNotAvailableError(
-                f"{name} has no offline copy here: pass root= (or set DANTE_DATA_DIR) to a "
-                f"folder holding its official files; see docs/DATA.md"
+                f"{name} is not installed{where}: it needs {_OFFICIAL_FILES[name]}, in the "
+                f"folder given by root= or in $DANTE_DATA_DIR/{name}; see docs/DATA.md"
             )
         reader = {
             "kmnist": _kmnist,
