@@ -403,3 +403,18 @@ def test_refused_files_never_advise_weights_only_false(content, tmp_path):
     assert "likely succeed" not in msg and "trusted source" not in msg
     assert "must not be loaded with weights_only=False" in msg
     assert "not a dante checkpoint" in msg or "unsafe" in msg
+
+
+def test_a_checkpoint_from_before_a_new_config_field_still_resumes():
+    # a field added to TrainConfig later (e.g. pair_order) is absent from an older checkpoint:
+    # it stands for the default the older version ran with, so only a changed value differs
+    from dante.checkpoint import config_differences
+    from dante.config import make_config
+
+    current = make_config().model_dump()
+    old = {k: v for k, v in current.items() if k not in ("pair_order", "pair_max_rounds")}
+    assert config_differences(old, current) == []
+    changed = make_config(pair_order="encoder_first").model_dump()
+    assert config_differences(old, changed) == [
+        "pair_order (checkpoint 'decoder_first', now 'encoder_first')"
+    ]

@@ -155,12 +155,26 @@ def data_fingerprint(X: torch.Tensor, T: torch.Tensor, rows: int = 64) -> dict[s
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """``"key (checkpoint A, now B)"`` for every key that differs, except
-    :data:`RESUME_FREE_KEYS`."""
+    :data:`RESUME_FREE_KEYS`.
+
+    A key the checkpoint lacks (it was written before that
+    :class:`~dante.TrainConfig` field existed) stands for the field's default,
+    which is what the older version ran with: a checkpoint stays resumable
+    across releases that add options, unless the run sets one.
+    """
+    from .config import TrainConfig
+
+    def saved_value(k: str) -> Any:
+        if k in saved:
+            return saved[k]
+        field = TrainConfig.model_fields.get(k)
+        return None if field is None else field.get_default(call_default_factory=True)
+
     keys = sorted((set(saved) | set(current)) - RESUME_FREE_KEYS)
     return [
-        f"{k} (checkpoint {saved.get(k)!r}, now {current.get(k)!r})"
+        f"{k} (checkpoint {saved_value(k)!r}, now {current.get(k)!r})"
         for k in keys
-        if saved.get(k) != current.get(k)
+        if saved_value(k) != current.get(k)
     ]
 
 
