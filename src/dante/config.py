@@ -117,10 +117,13 @@ class TrainConfig(BaseModel):
     pair_max_rounds : int, optional
         Cap on the alternation rounds of each autoencoder pair (greedy pairs);
         ``None``: ``max_alternations``.
-    pair_order : {"encoder_first", "decoder_first"}, default="encoder_first"
+    pair_order : {"decoder_first", "encoder_first"}, default="decoder_first"
         Which block of an autoencoder pair each alternation trains first
-        (greedy pairs). ``"encoder_first"`` is Algorithm 3 of ``000`` as
-        printed (lines 5-6); ``"decoder_first"`` is Algorithm 2's order.
+        (greedy pairs). ``"decoder_first"`` is Algorithm 2's order (output
+        block first, ``001``), the default because it trained better where we
+        measured it (digits, 64-32-16 autoencoder: test error 1.54-1.62x PCA's
+        against 1.96-2.38x, seeds 0-2); ``"encoder_first"`` is Algorithm 3 of
+        ``000`` as printed (lines 5-6), used by the workshop-paper specs.
     solver : str, optional
         Override of the preset's block solver.
     loss : {"mse", "cross_entropy"}, default="mse"
@@ -170,7 +173,7 @@ class TrainConfig(BaseModel):
     order: Literal["output_first", "input_first"] = "output_first"
     reading: Literal["stacked", "end_to_end"] = "stacked"
     finetune_epochs: int = Field(0, ge=0)
-    pair_order: Literal["encoder_first", "decoder_first"] = "encoder_first"
+    pair_order: Literal["encoder_first", "decoder_first"] = "decoder_first"
     finetune_lr: float | None = Field(None, gt=0, le=MAX_LR, allow_inf_nan=False)
     pair_max_rounds: int | None = Field(None, ge=1)
     solver: str | None = None
