@@ -418,3 +418,28 @@ def test_a_checkpoint_from_before_a_new_config_field_still_resumes():
     assert config_differences(old, changed) == [
         "pair_order (checkpoint 'decoder_first', now 'encoder_first')"
     ]
+
+
+def test_reproduce_side_by_side_shares_cells(tmp_path, capsys):
+    # reproduce locks each cell while it runs, not the whole --out: a second process skips the
+    # cell the first one holds (naming it) and runs the others, so two shells share a spec
+    from dante.experiments.persist import CellStore
+    from dante.experiments.spec import load_spec
+    from dante.experiments.training import cells
+
+    out = tmp_path / "results"
+    spec = load_spec("table3", quick=True)
+    chosen = cells(spec)
+    held = RunFolder(CellStore(out, spec, chosen[0]).root).open()
+    try:
+        assert main(["reproduce", "table3", "--quick", "--out", str(out)]) == 0
+    finally:
+        held.close()
+    log = capsys.readouterr().out
+    assert f"[{chosen[0].slug}] skipped, another process is running it" in log
+    assert f"pid {os.getpid()}" in log
+    summary = json.loads((out / "table3.json").read_text())
+    assert chosen[0].slug in summary["missing"]  # not run here, so not in the summary
+    # once the holder is gone, a rerun runs it
+    assert main(["reproduce", "table3", "--quick", "--out", str(out)]) == 0
+    assert not json.loads((out / "table3.json").read_text())["missing"]

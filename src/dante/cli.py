@@ -457,31 +457,33 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     elif out.resolve() == default_out.resolve():
         md = Path("docs/RESULTS.md")
     fig_dir = None if md is None else md.parent / "figures"
-    folder = RunFolder(out)  # finished cells are kept by design, so no results policy here
-    folder.check()  # a file, a read-only or unwritable folder, another run: refused now
-    with folder:  # locked while this command writes into it
-        for spec in specs:
-            payload = run_experiment(
-                spec,
-                out,
-                only=args.only,
-                device=args.device,
-                report_only=args.report_only,
-                seed_offset=args.seed_offset,
-            )
-            for path in [] if fig_dir is None else plot_experiment(payload, fig_dir):
-                print(f"  figure {path}")
-        for name in [] if args.report_only else studies:  # a study's JSON is its report
-            seeds = None
-            if args.seeds is not None or args.seed_offset:
-                n = args.seeds if args.seeds is not None else (1 if args.quick else 3)
-                seeds = list(range(args.seed_offset, args.seed_offset + n))
-            study_figs = fig_dir if fig_dir is not None else out / "figures"
+    # a file, a read-only or unwritable folder: refused now. Finished cells are kept by design
+    # (no results policy), and each cell (study) is locked while it runs, not the whole folder,
+    # so that processes side by side share the cells of one --out (docs/PROTOCOL.md)
+    RunFolder(out).check()
+    for spec in specs:
+        payload = run_experiment(
+            spec,
+            out,
+            only=args.only,
+            device=args.device,
+            report_only=args.report_only,
+            seed_offset=args.seed_offset,
+        )
+        for path in [] if fig_dir is None else plot_experiment(payload, fig_dir):
+            print(f"  figure {path}")
+    for name in [] if args.report_only else studies:  # a study's JSON is its report
+        seeds = None
+        if args.seeds is not None or args.seed_offset:
+            n = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+            seeds = list(range(args.seed_offset, args.seed_offset + n))
+        study_figs = fig_dir if fig_dir is not None else out / "figures"
+        with RunFolder(out / f".{name}.study"):  # one process per study and --out
             payload = run_named_study(name, out, study_figs, quick=args.quick, seeds=seeds)
-            for fig in payload["figures"]:
-                print(f"  figure {study_figs / fig}")
-        if md is not None:
-            write_results_md(out, md)
+        for fig in payload["figures"]:
+            print(f"  figure {study_figs / fig}")
+    if md is not None:
+        write_results_md(out, md)
     print(f"wrote {md}" if md is not None else f"wrote {out} (no RESULTS.md: --results-md)")
     return 0
 

@@ -44,7 +44,14 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "RESULTS_NAME", "RunFolder", "RunFolderError", "new_folder"]
+__all__ = [
+    "LOCK_NAME",
+    "RESULTS_NAME",
+    "RunFolder",
+    "RunFolderBusy",
+    "RunFolderError",
+    "new_folder",
+]
 
 #: The lock file inside a run folder while a run uses it.
 LOCK_NAME = ".dante.lock"
@@ -59,6 +66,10 @@ if hasattr(errno, "ENOTSUP"):
 
 class RunFolderError(ValueError):
     """A run folder that cannot be used; the message is one line naming the flag."""
+
+
+class RunFolderBusy(RunFolderError):
+    """The folder is locked by another running dante process (named in the message)."""
 
 
 def _holder_text(raw: str) -> str:
@@ -234,10 +245,10 @@ class RunFolder:
         finally:
             os.close(fd)
 
-    def _in_use(self, holder: str) -> RunFolderError:
-        return self._error(
-            f"is in use by another dante run ({holder}; lock file {LOCK_NAME}); wait for it "
-            f"to finish or choose another {self.flag}"
+    def _in_use(self, holder: str) -> RunFolderBusy:
+        return RunFolderBusy(
+            f"{self.flag} {str(self.path)!r} is in use by another dante run ({holder}; lock "
+            f"file {LOCK_NAME}); wait for it to finish or choose another {self.flag}"
         )
 
     def _resolve_resume(self) -> bool:

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..data import DatasetNotAvailableError
 from ..reporting import write_json
+from ..run_folder import RunFolder, RunFolderBusy
 from .persist import CellStore, Row, assemble_cell, budget_for, method_rows, unit_hash
 from .selection import successive_halving
 from .spec import ExperimentSpec
@@ -255,11 +256,21 @@ def run_experiment(
     unavailable: dict[str, str] = {}
     if not report_only:
         for c in chosen:
+            # each cell is locked while it runs, so processes started side by side on the
+            # same spec share its cells instead of running (or mixing) the same one twice
+            lock = RunFolder(CellStore(out_dir, spec, c).root)
+            try:
+                lock.open()
+            except RunFolderBusy as exc:
+                log(f"  [{c.slug}] skipped, another process is running it: {exc}")
+                continue
             try:
                 _CellJob(c, out_dir, seeds, seed_offset, log, device).run()
             except DatasetNotAvailableError as exc:  # the other cells still run
                 unavailable[c.slug] = str(exc)
                 log(f"  [{c.slug}] skipped, data not available: {exc}")
+            finally:
+                lock.close()
     summary = out_dir / f"{spec.name}.json"
     if (
         report_only
