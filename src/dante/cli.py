@@ -377,8 +377,8 @@ def _add_reproduce_parser(sub: Any) -> None:
         "--seeds",
         type=int,
         default=None,
-        help="override the number of seeds K: seeds S..S+K-1 with --seed-offset S "
-        "(a study's default is 3)",
+        help="override the number of seeds K: seeds S..S+K-1 with --seed-offset S in every "
+        "cell (a spec's verdict_cells/other_seeds plan included; a study's default is 3)",
     )
     p.add_argument(
         "--seed-offset",
@@ -446,7 +446,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         raise ValueError(f"--only selects cells of a DANTE experiment; {args.name!r} is a study")
     specs = [load_spec(n, quick=args.quick) for n in names]  # validate all before running
     if args.seeds is not None:
-        specs = [s.model_copy(update={"seeds": args.seeds}) for s in specs]
+        # every cell, the verdict cells and the rest alike (a rerun)
+        specs = [s.model_copy(update={"seeds": args.seeds, "other_seeds": None}) for s in specs]
     default_out = Path("runs/quick" if args.quick else "results")
     out = Path(args.out) if args.out else default_out
     md: Path | None = None  # a rerun elsewhere writes no report unless asked (--results-md)

@@ -2,7 +2,8 @@
 
 One row per deviation: a dataset standing in for the paper's
 (``substitutes``), a subset of a dataset (``dataset_options``), the budget
-(``budget_epochs``, ``budget_source``), an architecture the paper does not
+(``budget_epochs``, ``budget_source``, ``budget_by_cell``), the seed plan
+(``verdict_cells``, ``other_seeds``: which cells carry verdicts), an architecture the paper does not
 state or that differs (``paper_architectures``), the learning-rate selection
 (``selection``), the stopping rule (``stopping``), data this copy lacks
 (``missing_data``) and free text for the rest (``deviations``). Nothing here
@@ -23,10 +24,12 @@ import yaml
 
 __all__ = [
     "DEVIATION_KEYS",
+    "budget_text",
     "bundled_yaml",
     "deviation_rows",
     "deviation_section",
     "report_specs",
+    "seed_plan_text",
 ]
 
 #: The spec fields that only describe deviations (overlaid from the YAML on old results).
@@ -98,6 +101,34 @@ def _selection_text(spec: Mapping[str, Any]) -> str:
     return text
 
 
+def budget_text(spec: Mapping[str, Any], what: str = " of weights updated") -> str:
+    """``20 backprop-epoch equivalents of weights updated`` and, with
+    ``budget_by_cell``, the cells' own budgets (``; 10 on mnist__400-200, ...``)."""
+    text = f"{spec.get('budget_epochs', 0):g} backprop-epoch equivalents{what}"
+    by_budget: dict[float, list[str]] = {}
+    for name, epochs in (spec.get("budget_by_cell") or {}).items():
+        by_budget.setdefault(float(epochs), []).append(name)
+    for epochs, names in by_budget.items():
+        text += f"; {epochs:g} on {', '.join(names)}"
+    return text
+
+
+def seed_plan_text(spec: Mapping[str, Any]) -> str | None:
+    """Which cells run how many seeds and which carry verdicts; ``None`` when every
+    cell runs ``seeds``."""
+    from .verdicts import MIN_SEEDS
+
+    seeds, other = int(spec.get("seeds", 5)), spec.get("other_seeds")
+    names = list(spec.get("verdict_cells") or [])
+    if not names or other is None or int(other) == seeds:
+        return None
+    text = f"{seeds} seeds on the verdict cells {', '.join(names)}; "
+    text += f"{int(other)} on every other cell"
+    if int(other) < MIN_SEEDS <= seeds:
+        text += f" (means only: 'too few seeds' for a verdict below {MIN_SEEDS})"
+    return text
+
+
 def _alternating(spec: Mapping[str, Any]) -> list[str]:
     return [
         k
@@ -152,10 +183,12 @@ def deviation_rows(name: str, spec: Mapping[str, Any], *, ran: bool = True) -> l
         source = spec.get("budget_source") or "not stated"
         row(
             "budget",
-            f"{spec.get('budget_epochs', 0):g} backprop-epoch equivalents of weights updated "
-            f"(batch {spec.get('batch_size')})",
+            budget_text(spec, f" of weights updated (batch {spec.get('batch_size')})"),
             source,
         )
+        plan = seed_plan_text(spec)
+        if plan:
+            row("seeds", plan, "not stated")
         ours_archs = _our_architectures(spec)
         paper_archs = spec.get("paper_architectures")
         if paper_archs is None:

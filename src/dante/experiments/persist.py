@@ -42,7 +42,8 @@ __all__ = [
 SUMMARY_KEYS = ("train_loss", "test_loss", "test_accuracy", "svm_accuracy", "wall_seconds")
 
 #: Spec fields every run of a cell depends on (text fields, the paper's numbers,
-#: the seed count and the other cells' fields are left out on purpose).
+#: the seed count and plan and the other cells' fields are left out on purpose;
+#: ``budget_epochs`` is replaced by the cell's own).
 _RUN_FIELDS = (
     "kind", "activation", "output_activation", "loss", "batch_size", "t_sngd",
     "budget_epochs", "selection", "stopping", "budget_match",
@@ -100,13 +101,16 @@ def spec_hash(spec: ExperimentSpec) -> str:
 def unit_hash(spec: ExperimentSpec, cell: Cell, method: str, *, shared: bool = False) -> str:
     """Hash of what a unit of ``method`` in ``cell`` depends on.
 
-    The common run fields of the spec, the cell's dataset (with its options),
-    architecture and variant, and the method's own spec; not the other methods,
-    the seed count or the text. ``shared``: a shared selection's hash, with the
+    The common run fields of the spec (with the cell's own ``budget_epochs``),
+    the cell's dataset (with its options), architecture and variant, and the
+    method's own spec; not the other methods, the seed count or seed plan
+    (``seeds``, ``verdict_cells``, ``other_seeds``), the other cells' budgets or
+    the text. ``shared``: a shared selection's hash, with the
     depth of the network in place of its widths.
     """
     dump = spec.model_dump()
     common = {k: dump[k] for k in _RUN_FIELDS}
+    common["budget_epochs"] = cell.budget_epochs  # the cell's own (``budget_by_cell``)
     basis = {
         **common,
         "dataset": cell.dataset,
@@ -152,6 +156,11 @@ class CellStore:
 
     def meta(self) -> dict[str, Any] | None:
         return _read(self.meta_path)
+
+    def cap(self, meta: dict[str, Any]) -> int:
+        """The cell's weights-updated cap at its current budget, from the sizes in
+        ``meta`` (``cell.json``; its ``budget_weights`` may be from an older budget)."""
+        return self.cell.cap(int(meta["n_params"]), int(meta["n_train"]))
 
     def selection(self, method: str, seed_offset: int) -> dict[str, Any] | None:
         """The trail of ``method`` when its hash and seed offset are current."""
@@ -235,7 +244,7 @@ def assemble_cell(
         if any(r is None for r in runs):
             continue
         lr = mspec.paper_lr if row.paper else trail["chosen"]
-        cap = int(meta["budget_weights"]) if meta else 0
+        cap = store.cap(meta) if meta else 0
         stale = [
             r for r in runs
             if r.get("lr") != lr or r.get("budget") != budget_for(store, row, r["seed"], cap)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import verdicts
+from .deviations import budget_text, seed_plan_text
 
 __all__ = ["experiment_section", "markdown_table", "md_text", "table_cell"]
 
@@ -317,8 +318,8 @@ def experiment_section(payload: Mapping[str, Any], fig_dir: str | Path | None) -
     lines.append(
         f"Source: {payload['source']}. Metric: `{metric}` "
         f"({'higher' if metric in HIGHER_BETTER else 'lower'} is better), mean ± std "
-        f"over {spec['seeds']} seed(s); budget {spec['budget_epochs']:g} backprop-epoch "
-        f"equivalents of weights updated; batch {spec['batch_size']}; "
+        f"over {seed_plan_text(spec) or str(spec['seeds']) + ' seed(s)'}; "
+        f"budget {budget_text(spec)}; batch {spec['batch_size']}; "
         f"wall time {payload.get('wall_seconds', 0.0) / 60:.1f} min."
     )
     if spec.get("scaled"):

@@ -124,9 +124,9 @@ class _CellJob:
         mspec = spec.methods[row.base]
         lr = mspec.paper_lr if row.paper else self.select(row.base)["chosen"]
         h = unit_hash(spec, self.cell, row.base)
-        meta = store.meta() or self.runner.meta()
+        cap = store.cap(store.meta() or self.runner.meta())
         for seed in self.seeds:
-            budget = budget_for(store, row, seed, int(meta["budget_weights"]))
+            budget = budget_for(store, row, seed, cap)
             done = store.seed(row, seed)
             if done is not None and done.get("lr") == lr and done.get("budget") == budget:
                 continue
@@ -185,14 +185,15 @@ def run_cell(
     log : callable, default=print
     device : str, default="cpu"
     seeds : list of int, optional
-        Default: ``seed_offset .. seed_offset + spec.seeds - 1``.
+        Default: ``seed_offset .. seed_offset + n - 1``, ``n`` the cell's seed count
+        (``spec.seeds``, or ``other_seeds`` off the ``verdict_cells``).
     seed_offset : int, default=0
         Offset of the seeds and of the selection's seeds.
     report_only : bool, default=False
         Run nothing: assemble the record from the unit files on disk.
     """
     if seeds is None:
-        seeds = list(range(seed_offset, seed_offset + cell.spec.seeds))
+        seeds = list(range(seed_offset, seed_offset + cell.n_seeds))
     job = _CellJob(cell, Path(out_dir), seeds, seed_offset, log, device)
     return job.assemble() if report_only else job.run()
 
@@ -228,8 +229,9 @@ def run_experiment(
         whose spec has no unit files at all in ``out_dir`` (written before
         per-unit persistence) is returned unchanged rather than emptied.
     seed_offset : int, default=0
-        Run seeds ``seed_offset .. seed_offset + spec.seeds - 1``; the
-        selection's seeds are offset by the same amount.
+        Run seeds ``seed_offset .. seed_offset + n - 1``, ``n`` the cell's seed
+        count (``spec.seeds`` on the ``verdict_cells``, ``other_seeds`` on the
+        rest); the selection's seeds are offset by the same amount.
 
     Returns
     -------
@@ -237,7 +239,8 @@ def run_experiment(
         The summary: ``name``, ``title``, ``source``, ``spec``, ``cells`` (the
         complete cell records in spec order), ``complete``, ``missing`` (cell
         -> units missing), ``unavailable`` (cell -> why its data could not be
-        loaded in this run; the other cells still run), ``seeds``, ``seed_offset``,
+        loaded in this run; the other cells still run), ``seeds`` (of the verdict
+        cells), ``seeds_by_cell`` (cell -> seed count), ``seed_offset``,
         ``wall_seconds``, ``last_run_seconds``.
     """
     out_dir = Path(out_dir)
@@ -249,10 +252,15 @@ def run_experiment(
     if not chosen:
         raise ValueError(f"no cell of {spec.name!r} matches {only!r}")
     seeds = list(range(seed_offset, seed_offset + spec.seeds))
-    log(
-        f"{spec.name}: {len(chosen)} cell(s), {len(spec.methods)} method(s), "
-        f"seeds {seeds[0]}..{seeds[-1]}"
-    )
+
+    def seeds_of(c: Cell) -> list[int]:
+        return list(range(seed_offset, seed_offset + c.n_seeds))
+
+    plan = f"seeds {seeds[0]}..{seeds[-1]}"
+    if any(c.n_seeds != spec.seeds for c in chosen):
+        fewer = sum(c.n_seeds != spec.seeds for c in chosen)
+        plan += f" ({fewer} cell(s) off the verdict cells: {spec.other_seeds} seed(s))"
+    log(f"{spec.name}: {len(chosen)} cell(s), {len(spec.methods)} method(s), {plan}")
     unavailable: dict[str, str] = {}
     if not report_only:
         for c in chosen:
@@ -265,7 +273,7 @@ def run_experiment(
                 log(f"  [{c.slug}] skipped, another process is running it: {exc}")
                 continue
             try:
-                _CellJob(c, out_dir, seeds, seed_offset, log, device).run()
+                _CellJob(c, out_dir, seeds_of(c), seed_offset, log, device).run()
             except DatasetNotAvailableError as exc:  # the other cells still run
                 unavailable[c.slug] = str(exc)
                 log(f"  [{c.slug}] skipped, data not available: {exc}")
@@ -282,7 +290,7 @@ def run_experiment(
     records, missing = [], {}
     for c in everything:
         store = CellStore(out_dir, spec, c)
-        record, n = assemble_cell(store, seeds, seed_offset)
+        record, n = assemble_cell(store, seeds_of(c), seed_offset)
         if record is None:
             missing[c.slug] = n
         else:
@@ -298,6 +306,7 @@ def run_experiment(
         "missing": missing,
         "unavailable": unavailable,
         "seeds": seeds,
+        "seeds_by_cell": {c.slug: c.n_seeds for c in everything},
         "seed_offset": seed_offset,
         "wall_seconds": sum(r.get("wall_seconds", 0.0) for r in records),
         "last_run_seconds": time.perf_counter() - t0,

@@ -198,6 +198,14 @@ class ExperimentSpec(BaseModel):
     ``budget_match`` (the method whose weights updated per seed every
     non-alternating method is given; ``None``: all run to the cap) and
     ``budget_source`` (where ``budget_epochs`` comes from, free text).
+
+    The seed plan: ``seeds`` runs in every cell, unless ``verdict_cells`` names
+    some (cell names, or names without their variant part, as ``--only`` takes
+    them): then ``seeds`` applies to those and ``other_seeds`` (``None``: the
+    same) to the rest, whose means carry no verdict below 5 seeds
+    (``docs/PROTOCOL.md`` section 5). ``budget_by_cell`` gives some cells
+    (named the same way) their own ``budget_epochs``. Neither enters a unit's
+    hash except through the budget of its own cell (``persist.unit_hash``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -219,6 +227,9 @@ class ExperimentSpec(BaseModel):
     methods: dict[str, MethodSpec]
     baseline: str = "sgd"
     seeds: int = Field(5, ge=1)
+    verdict_cells: list[str] = Field(default_factory=list)
+    other_seeds: int | None = Field(None, ge=1)
+    budget_by_cell: dict[str, float] = Field(default_factory=dict)
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
     stopping: StoppingSpec | None = None
     budget_match: str | None = "dante"
@@ -251,6 +262,50 @@ class ExperimentSpec(BaseModel):
         if any(not d.strip() for d in self.deviations):
             raise ValueError("deviations: an entry is empty")
         return self
+
+    @model_validator(mode="after")
+    def _cell_plans(self) -> ExperimentSpec:
+        """``verdict_cells`` and ``budget_by_cell`` name cells of the spec; ``other_seeds``
+        needs ``verdict_cells``."""
+        slugs = self.cell_names()
+        for key, names in (("verdict_cells", self.verdict_cells),
+                           ("budget_by_cell", list(self.budget_by_cell))):
+            for name in names:
+                if not any(cell_matches(slug, name) for slug in slugs):
+                    raise ValueError(
+                        f"bad key {key!r}: {name!r} names no cell of the spec; the cells are "
+                        f"{', '.join(slugs)}"
+                    )
+        if self.other_seeds is not None and not self.verdict_cells:
+            raise ValueError(
+                "bad key 'other_seeds': it needs 'verdict_cells' (the cells that run 'seeds')"
+            )
+        bad = {k: v for k, v in self.budget_by_cell.items() if not v > 0}
+        if bad:
+            raise ValueError(f"bad key 'budget_by_cell': budgets must be > 0, got {bad}")
+        return self
+
+    def cell_names(self) -> list[str]:
+        """The names of the spec's cells, in spec order (``training.cells``)."""
+        from .training import cells
+
+        return [c.slug for c in cells(self)]
+
+    def is_verdict_cell(self, slug: str) -> bool:
+        """Whether the cell runs ``seeds`` seeds (every cell when ``verdict_cells`` is empty)."""
+        return not self.verdict_cells or any(cell_matches(slug, n) for n in self.verdict_cells)
+
+    def seeds_for(self, slug: str) -> int:
+        """How many seeds the cell ``slug`` runs (``seeds`` or ``other_seeds``)."""
+        if self.is_verdict_cell(slug) or self.other_seeds is None:
+            return self.seeds
+        return self.other_seeds
+
+    def budget_for(self, slug: str) -> float:
+        """``budget_epochs`` of the cell ``slug`` (its entry of ``budget_by_cell``, if any;
+        the longest matching name wins)."""
+        names = [n for n in self.budget_by_cell if cell_matches(slug, n)]
+        return self.budget_by_cell[max(names, key=len)] if names else self.budget_epochs
 
     @model_validator(mode="before")
     @classmethod
@@ -292,6 +347,13 @@ class ExperimentSpec(BaseModel):
             if unknown:
                 raise ValueError(unknown_keys_message(unknown, VARIANT_KEYS))
         return v
+
+
+def cell_matches(slug: str, name: str) -> bool:
+    """Whether ``name`` names the cell ``slug``: the whole name, or a leading part of
+    it that ends where a part of the name does (``mnist``, ``mnist__100``, the latter
+    for every variant of ``mnist__100``), as ``dante reproduce --only`` takes it."""
+    return slug == name or slug.startswith(name + "__")
 
 
 #: Keys replaced by the ``selection`` block, with their new place.
@@ -377,6 +439,9 @@ def load_spec(name_or_path: str | Path, *, quick: bool = False) -> ExperimentSpe
         for key in ("selection", "stopping"):  # merged key by key, not replaced
             if isinstance(raw.get(key), dict) and isinstance(quick_raw.get(key), dict):
                 merged[key] = {**raw[key], **quick_raw[key]}
+        for key in ("verdict_cells", "other_seeds", "budget_by_cell"):
+            if key not in quick_raw:  # they name the full spec's cells; quick has others
+                merged.pop(key, None)
         raw = merged
         opts = raw.get("quick_dataset_options")
         if opts:

@@ -49,9 +49,25 @@ class Cell:
         return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(parts))
 
     @property
-    def share_key(self) -> tuple[str, int, str]:
-        """(dataset, depth, variant): cells that may share one selection."""
-        return self.dataset, len(self.hidden), repr(sorted(self.variant.items()))
+    def share_key(self) -> tuple[str, int, str, float]:
+        """(dataset, depth, variant, budget): cells that may share one selection."""
+        variant = repr(sorted(self.variant.items()))
+        return self.dataset, len(self.hidden), variant, self.budget_epochs
+
+    @property
+    def budget_epochs(self) -> float:
+        """The cell's ``budget_epochs`` (the spec's, or its ``budget_by_cell`` entry)."""
+        return self.spec.budget_for(self.slug)
+
+    @property
+    def n_seeds(self) -> int:
+        """How many seeds the cell runs (``seeds``, or ``other_seeds`` off the verdict cells)."""
+        return self.spec.seeds_for(self.slug)
+
+    def cap(self, n_params: int, n: int) -> int:
+        """Weights-updated cap of a network of ``n_params`` weights on ``n`` training
+        rows: ``budget_epochs`` backprop epochs at the spec's batch size."""
+        return int(self.budget_epochs * n_params * math.ceil(n / self.spec.batch_size))
 
     def describe(self, d_in: int, d_out: int) -> str:
         """Label in tables: ``mnist 784-100-10 (t_sngd=5)``."""
@@ -151,7 +167,7 @@ class CellRunner:
     def cap(self, n: int) -> int:
         """Weights-updated cap on ``n`` training rows: ``budget_epochs`` backprop
         epochs at the spec's batch size, whatever a method's own batch size."""
-        return int(self.spec.budget_epochs * self.n_params * math.ceil(n / self.spec.batch_size))
+        return self.cell.cap(self.n_params, n)
 
     def config(self, mspec: MethodSpec, lr: float, seed: int, budget: int, n: int) -> TrainConfig:
         """The run's :class:`~dante.TrainConfig`: stopping rule for alternating methods
