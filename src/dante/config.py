@@ -159,6 +159,15 @@ class TrainConfig(BaseModel):
         for each, so memory stays bounded whatever ``N``. ``None`` (default):
         a quarter of the machine's physical memory. Which one each phase did
         is recorded in ``TrainResult.stages[i]["inputs"]``.
+    fast_path : bool, default=True
+        Train a one-layer block with SNGD by the closed-form, autograd-free
+        step of :mod:`dante.fast_step` (the GLM gradient of Sec. 3 of
+        ``001_1787bf99fca4a9f2.txt``; the same update up to float rounding)
+        where it applies: a single-layer block whose layers from it up have
+        identity, sigmoid, tanh or generalized-ReLU activations, loss ``mse``
+        or ``cross_entropy``, solver :class:`~dante.SNGD`, one process on the
+        CPU. Other phases use autograd. Which one each phase took is recorded
+        in ``TrainResult.stages[i]["fast_path"]``. ``False``: always autograd.
     seed : int, default=0
         Seeds the minibatch order (and any solver randomness).
     device : str, default="cpu"
@@ -189,6 +198,7 @@ class TrainConfig(BaseModel):
     eval_every: Literal["epoch", "round"] = "epoch"
     cache_inputs: bool = True
     cache_memory_gb: float | None = Field(None, gt=0, allow_inf_nan=False)
+    fast_path: bool = True
     seed: int = 0
     device: str = "cpu"
     progress: bool = False

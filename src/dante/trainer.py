@@ -41,6 +41,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig, make_config
 from .distributed import SINGLE, World, check_batch_size, check_parallel_solver
+from .fast_step import plan_fast_step
 from .losses import Loss, get_loss
 from .models import LayeredNet
 from .schedules import Schedule, Stage, default_schedule, get_schedule
@@ -612,6 +613,13 @@ class Trainer:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
         opt = self._optimizer_for(stage, block, suffix, len(H))
         custom = isinstance(opt, StepSolver)
+        # a one-layer SNGD block: closed-form gradient, no autograd (dante.fast_step)
+        fast = None
+        if cfg.fast_path and not custom:
+            fast = plan_fast_step(
+                self.model, block, suffix, self.loss, opt, world_size=self.world.size
+            )
+        self._stage_info.setdefault("fast_path", {})[" ".join(map(str, block))] = fast is not None
         block_params = [p for i in block for p in self.model.block_parameters(i)]
         n_block = sum(p.numel() for p in block_params)
         at_start = [p.detach().clone() for p in block_params]  # restored if the phase diverges
@@ -657,6 +665,8 @@ class Trainer:
                             xb = model.forward_path(xb, prefix)
                     if custom:
                         loss = opt.train_step(xb, tb, idx)
+                    elif fast is not None:
+                        loss = fast.loss_and_grad(xb, tb)
                     else:
                         opt.zero_grad(set_to_none=True)
                         loss = loss_fn(model.forward_path(xb, suffix), tb)
@@ -673,7 +683,9 @@ class Trainer:
                             f"(stage {stage.name!r}, block {list(block)}); the step was not "
                             f"taken. Lower lr (now {cfg.lr}) or rescale the data."
                         )
-                    if not custom:
+                    if fast is not None:
+                        fast.apply()
+                    elif not custom:
                         if world.size == 1:
                             loss.backward()
                         opt.step()
