@@ -41,7 +41,7 @@ from torch import nn
 
 from .activations import GeneralizedReLU
 from .losses import Loss
-from .sngd import SNGD, sngd_step_
+from .sngd import SNGD
 
 __all__ = ["FastBlockStep", "activation_kind", "plan_fast_step"]
 
@@ -231,27 +231,7 @@ class FastBlockStep:
         opt = self.opt
         if opt is None:
             raise RuntimeError("FastBlockStep was built without an optimizer")
-        group = opt.param_groups[0]
-        buffers = None
-        if group["momentum"] != 0.0:
-            buffers = []
-            for p in self.params:
-                state = opt.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p)
-                buffers.append(state["momentum_buffer"])
-        norm = sngd_step_(
-            self.params,
-            self.grads,
-            lr=group["lr"],
-            eps=group["eps"],
-            momentum=group["momentum"],
-            buffers=buffers,
-            weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
-            foreach=group["foreach"] is not False,
-            momentum_mode=group["momentum_mode"],
-        )
+        norm = opt.step_group(opt.param_groups[0], self.params, self.grads)
         opt.last_grad_norms = [norm]
         return norm
 

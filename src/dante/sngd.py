@@ -415,28 +415,43 @@ class SNGD(Optimizer):
                 continue
             grads = [p.grad for p in params]
             self._check_sparse(g_idx, group, grads)
-            buffers = None
-            if group["momentum"] != 0.0:
-                buffers = []
-                for p in params:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = torch.zeros_like(p)
-                    buffers.append(state["momentum_buffer"])
-            norm = sngd_step_(
-                params,
-                grads,
-                lr=group["lr"],
-                eps=group["eps"],
-                momentum=group["momentum"],
-                buffers=buffers,
-                weight_decay=group["weight_decay"],
-                maximize=group["maximize"],
-                foreach=group["foreach"] is not False,
-                momentum_mode=group["momentum_mode"],
-            )
-            self.last_grad_norms.append(norm)
+            self.last_grad_norms.append(self.step_group(group, params, grads))
         return loss
+
+    def step_group(
+        self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]
+    ) -> torch.Tensor:
+        """One SNGD step of one parameter group with the given gradients.
+
+        What :meth:`step` does for each group, for callers that computed the
+        gradients themselves (the fused block step, :mod:`dante.fast_step`):
+        the group's options, and its momentum buffers kept in ``self.state``.
+
+        Returns
+        -------
+        torch.Tensor
+            The group's gradient norm ``||g||``.
+        """
+        buffers = None
+        if group["momentum"] != 0.0:
+            buffers = []
+            for p in params:
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                buffers.append(state["momentum_buffer"])
+        return sngd_step_(
+            params,
+            grads,
+            lr=group["lr"],
+            eps=group["eps"],
+            momentum=group["momentum"],
+            buffers=buffers,
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+            foreach=group["foreach"] is not False,
+            momentum_mode=group["momentum_mode"],
+        )
 
     @staticmethod
     def _check_sparse(g_idx: int, group: dict[str, Any], grads: list[torch.Tensor]) -> None:
