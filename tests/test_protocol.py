@@ -20,16 +20,7 @@ from dante.experiments.selection import extend_rate, successive_halving
 from dante.experiments.spec import MethodSpec, SelectionSpec, _config_dir
 from dante.experiments.training import CellRunner
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: these tiny networks only lose time to threads on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # -- successive halving on a synthetic loss -------------------------------------------

@@ -21,16 +21,7 @@ from dante.experiments.persist import unit_hash
 from dante.experiments.report_tables import experiment_section
 from dante.experiments.training import cells
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: these tiny networks only lose time to threads on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 PLAN = {
