@@ -4,12 +4,11 @@ wrong types say what was expected (TrainConfig and YAML experiment specs)."""
 from __future__ import annotations
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 import dante
 from dante.config import TrainConfig, make_config
-from dante.experiments.spec import _config_dir, list_experiments, load_spec
+from dante.experiments.spec import list_experiments, load_spec
 
 
 @pytest.mark.parametrize(
@@ -47,14 +46,6 @@ def test_fit_reports_the_key_before_training():
         dante.fit(net, [[0.0] * 4] * 4, [0, 1, 0, 1], batchsize=2)
 
 
-def _spec_file(tmp_path, mutate):
-    raw = yaml.safe_load((_config_dir() / "table1.yaml").read_text())
-    mutate(raw)
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.mark.parametrize(
     ("mutate", "patterns"),
     [
@@ -76,8 +67,8 @@ def _spec_file(tmp_path, mutate):
         (lambda d: d.update(batch_size="big"), ["'batch_size'", "expected int"]),
     ],
 )
-def test_yaml_spec_errors_name_the_key(tmp_path, mutate, patterns):
-    path = _spec_file(tmp_path, mutate)
+def test_yaml_spec_errors_name_the_key(spec_file, mutate, patterns):
+    path = spec_file(mutate)
     with pytest.raises(ValueError) as info:
         load_spec(path)
     msg = str(info.value)

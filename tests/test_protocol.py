@@ -17,7 +17,7 @@ from dante.cli import main
 from dante.config import METHODS
 from dante.experiments import load_spec, run_experiment
 from dante.experiments.selection import extend_rate, successive_halving
-from dante.experiments.spec import MethodSpec, SelectionSpec, _config_dir
+from dante.experiments.spec import MethodSpec, SelectionSpec
 from dante.experiments.training import CellRunner
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -157,14 +157,6 @@ def test_an_interrupted_selection_resumes_without_repeating_runs():
 # -- the spec's protocol fields ------------------------------------------------------
 
 
-def _spec_file(tmp_path, mutate, name="table1"):
-    raw = yaml.safe_load((_config_dir() / f"{name}.yaml").read_text())
-    mutate(raw)
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.mark.parametrize(
     ("mutate", "patterns"),
     [
@@ -186,16 +178,16 @@ def _spec_file(tmp_path, mutate, name="table1"):
          ["'methods.x@paper'", "reserved"]),
     ],
 )
-def test_protocol_field_errors_name_the_key(tmp_path, mutate, patterns):
+def test_protocol_field_errors_name_the_key(spec_file, mutate, patterns):
     with pytest.raises(ValueError) as info:
-        load_spec(_spec_file(tmp_path, mutate))
+        load_spec(spec_file(mutate))
     msg = str(info.value)
     assert msg.startswith("spec.yaml: bad key"), msg
     for p in patterns:
         assert p in msg, msg
 
 
-def test_defaults_alternating_methods_and_quick_merge(tmp_path, monkeypatch):
+def test_defaults_alternating_methods_and_quick_merge(spec_file, monkeypatch):
     spec = load_spec("table1")
     assert spec.selection == SelectionSpec()  # PROTOCOL.md's defaults
     assert (spec.selection.val_fraction, spec.selection.fraction) == (0.1, 0.25)
@@ -209,7 +201,7 @@ def test_defaults_alternating_methods_and_quick_merge(tmp_path, monkeypatch):
                           overrides={"schedule": "backprop"}).alternating
     monkeypatch.setitem(METHODS, "new_alternating", (None, "sngd", 0.0))  # read from METHODS
     assert MethodSpec(method="new_alternating", lr_grid=[0.1]).alternating
-    path = _spec_file(tmp_path, lambda d: d.update(selection={"share_by": "dataset_depth"}))
+    path = spec_file(lambda d: d.update(selection={"share_by": "dataset_depth"}))
     quick = load_spec(path, quick=True)
     assert quick.selection.share_by == "dataset_depth"  # kept: quick merges key by key
     assert (quick.selection.fraction, quick.selection.keep) == (0.5, 1)

@@ -12,24 +12,15 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dante.experiments import write_results_md
 from dante.experiments.deviations import deviation_rows, report_specs
-from dante.experiments.spec import _config_dir, load_spec
+from dante.experiments.spec import load_spec
 
 LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy_results"
 
 
 # spec fields ---------------------------------------------------------------------------
-def _spec_file(tmp_path, mutate, name="fig2"):
-    raw = yaml.safe_load((_config_dir() / f"{name}.yaml").read_text())
-    mutate(raw)
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.mark.parametrize(
     ("mutate", "pattern"),
     [
@@ -54,9 +45,9 @@ def _spec_file(tmp_path, mutate, name="fig2"):
         (lambda d: d.update(substitute={"mnist": "kmnist"}), "did you mean 'substitutes'"),
     ],
 )
-def test_deviation_fields_are_validated(tmp_path, mutate, pattern):
+def test_deviation_fields_are_validated(spec_file, mutate, pattern):
     with pytest.raises(ValueError) as info:
-        load_spec(_spec_file(tmp_path, mutate))
+        load_spec(spec_file(mutate, "fig2"))
     assert pattern in str(info.value)
 
 
