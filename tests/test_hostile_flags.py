@@ -137,6 +137,11 @@ def test_single_class_data_is_refused_by_fit():
     y = np.zeros(12, dtype=np.int64)
     _rejects(lambda: dante.fit(net, _X, y, batch_size=4, max_alternations=1), r"2 classes")
     assert all(np.array_equal(p.detach(), q) for p, q in zip(net.parameters(), before))
+    # the Trainer itself takes one class unless asked (a partial_fit chunk may hold one)
+    trainer = dante.Trainer(net, dante.TrainConfig(batch_size=4, max_alternations=1))
+    _rejects(lambda: trainer.fit(_X, y, min_classes=2), r"2 classes")
+    _rejects(lambda: trainer.fit(_X, y, min_classes=3), r"min_classes")
+    assert trainer.fit(_X, y).budget.steps > 0
 
 
 def test_label_range_error_counts_the_outputs():

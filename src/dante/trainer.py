@@ -348,7 +348,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ data
     def _prepare(
-        self, X: Any, y: Any, X_test: Any, y_test: Any, task: str
+        self, X: Any, y: Any, X_test: Any, y_test: Any, task: str, min_classes: int = 1
     ) -> tuple[_Data, _Data | None, bool]:
         from .validation import check_classes, check_no_targets
 
@@ -410,7 +410,7 @@ class Trainer:
             test = split(Xtn, y_test, "X_test", "y_test")
         elif y_test is not None:
             raise ValueError("y_test was given without X_test")
-        if classification and getattr(self, "_refuse_one_class", False):
+        if classification and min_classes > 1:
             check_classes(train.labels)  # dante.fit: one class leaves nothing to classify
         return train, test, classification
 
@@ -748,6 +748,7 @@ class Trainer:
         y_test: Any = None,
         *,
         task: str = "auto",
+        min_classes: int = 1,
     ) -> TrainResult:
         """Train the model.
 
@@ -762,13 +763,19 @@ class Trainer:
         task : {"auto", "classification", "regression", "reconstruction"}
             ``"auto"``: no ``y`` -> reconstruction; cross-entropy or integer
             ``y`` -> classification; float ``y`` -> regression.
+        min_classes : {1, 2}, default=1
+            ``2`` refuses classification labels holding a single class
+            (:func:`dante.fit` does: there is nothing to classify). ``1``
+            accepts them, for a chunk of a stream (``partial_fit``) may hold one.
 
         Returns
         -------
         TrainResult
         """
+        if min_classes not in (1, 2):
+            raise ValueError(f"min_classes must be 1 or 2, got {min_classes!r}")
         cfg = self.config
-        self._train, self._test, _ = self._prepare(X, y, X_test, y_test, task)
+        self._train, self._test, _ = self._prepare(X, y, X_test, y_test, task, min_classes)
         self.model.to(self.device)
         self.model.train()
         self.world.broadcast_(self.model.parameters())  # every rank starts from rank 0's weights
@@ -967,5 +974,4 @@ def fit(
     from .validation import check_training_memory
 
     check_training_memory(model, trainer.config)
-    trainer._refuse_one_class = True  # Trainer.fit takes it: a partial_fit chunk may hold one
-    return trainer.fit(X, y, X_test, y_test, task=task)
+    return trainer.fit(X, y, X_test, y_test, task=task, min_classes=2)
