@@ -26,7 +26,8 @@ kernels.
 
 :func:`plan_fast_step` says whether a phase can take this path; anything
 else (blocks of several layers, other activations or solvers, several
-processes, a non-CPU device) keeps the autograd path. The trainer records
+processes, a non-CPU device, a batch-normalised layer) keeps the autograd
+path. The trainer records
 the choice per block in ``TrainResult.stages[i]["fast_path"]``; the
 ``TrainConfig.fast_path`` switch turns it off.
 """
@@ -146,6 +147,8 @@ class FastBlockStep:
         kinds = [activation_kind(layer.activation) for layer in layers]
         if not layers or any(k is None for k in kinds):
             raise ValueError("FastBlockStep needs layers whose activations are all supported")
+        if any(getattr(layer, "norm", None) is not None for layer in layers):
+            raise ValueError("FastBlockStep does not handle batch-normalised layers")
         self.layers = list(layers)
         self.kinds: list[tuple[str, float, float]] = kinds  # type: ignore[assignment]
         self.loss = loss
@@ -269,7 +272,10 @@ def plan_fast_step(
         an activation other than identity, sigmoid, tanh and the generalized
         ReLU family, a loss other than ``mse``/``cross_entropy``, another
         solver or several groups, several processes, parameters off the CPU
-        or needing gradients of another dtype than their layer's input.
+        or needing gradients of another dtype than their layer's input, or a
+        batch-normalised layer (``MLP(batch_norm=True)``) anywhere from the
+        block up: its closed form is not this GLM gradient, so autograd
+        takes the step.
     """
     if world_size != 1 or len(block) != 1 or not suffix or suffix[0] != block[0]:
         return None
@@ -279,6 +285,8 @@ def plan_fast_step(
         return None
     layers = [model.layers[i] for i in suffix]
     if any(activation_kind(layer.activation) is None for layer in layers):
+        return None
+    if any(getattr(layer, "norm", None) is not None for layer in layers):
         return None
     lin = layers[0].linear
     own = {id(lin.weight)} | ({id(lin.bias)} if lin.bias is not None else set())

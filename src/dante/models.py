@@ -5,26 +5,120 @@ A network ``a_l = phi_l(W_l a_{l-1} + b_l)`` (Sec. 3 of
 that any contiguous (or, for stacked autoencoder pairs, any ordered) set of
 layers can be evaluated on cached inputs. DANTE trains one layer (one block:
 its weight and bias) at a time with all others frozen.
+
+A layer may carry a batch normalisation between its affine map and its
+activation (``MLP(..., batch_norm=True)``, :class:`BlockBatchNorm1d`): this
+goes beyond the DANTE papers, whose blocks are plain GLMs; it is here to run
+the AM-Adam peer (IBM/online-alt-min) at its MNIST default and DANTE on the
+same architecture.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .activations import get_activation
 from .validation import check_memory, check_model_seed, parameter_bytes
 
-__all__ = ["Autoencoder", "Layer", "LayeredNet", "MLP"]
+__all__ = ["Autoencoder", "BlockBatchNorm1d", "Layer", "LayeredNet", "MLP", "batch_statistics"]
 
 ActivationSpec = str | nn.Module
 
 
+class BlockBatchNorm1d(nn.BatchNorm1d):
+    """``BatchNorm1d`` that normalises with batch statistics only while its block trains.
+
+    A block-coordinate method trains one block while the others stay fixed,
+    but :class:`dante.Trainer` keeps the whole model in ``train()`` mode. A
+    plain ``BatchNorm1d`` of a *frozen* block would then still normalise with
+    the minibatch's statistics and update its running statistics on every
+    forward pass of another block's phase: the frozen block would change. So
+    this module uses batch statistics (and updates its running mean and
+    variance, momentum ``0.1`` as ``BatchNorm1d``) only when all of these hold:
+
+    * the module is in training mode (``model.train()``);
+    * gradients are enabled (``torch.is_grad_enabled()``), i.e. the pass
+      is a training pass, not an evaluation under ``torch.no_grad()`` (the
+      trainer's metrics, its cached frozen prefixes, ``predict``);
+    * its own affine parameters require gradients, i.e. its block is the
+      one being trained (the trainer's ``requires_grad`` switch).
+
+    Otherwise it normalises with its running statistics, exactly as in
+    ``eval()`` mode, and changes nothing. Inside :func:`batch_statistics`
+    it uses batch statistics whenever it is in training mode (what AM-Adam's
+    steps need: the peer runs every pass of a minibatch in ``train()`` mode).
+
+    Parameters
+    ----------
+    num_features : int
+        Width of the layer.
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features, affine=True, track_running_stats=True)
+        self.force_batch_stats = False
+
+    def uses_batch_stats(self) -> bool:
+        """Whether the next forward pass normalises with the batch's statistics."""
+        if not self.training:
+            return False
+        if self.force_batch_stats:
+            return True
+        return torch.is_grad_enabled() and self.weight.requires_grad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.uses_batch_stats():
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+            )
+        self.num_batches_tracked.add_(1)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            True,
+            self.momentum,
+            self.eps,
+        )
+
+
+@contextmanager
+def batch_statistics(modules: Iterable[nn.Module]) -> Iterator[None]:
+    """Make every :class:`BlockBatchNorm1d` in ``modules`` use batch statistics.
+
+    Within the block, each such module in training mode normalises with the
+    minibatch's statistics and updates its running statistics on every
+    forward pass, whether or not gradients are enabled (as ``BatchNorm1d``
+    in ``train()`` mode does). Used by :class:`dante.peers.AMAdam`.
+    """
+    norms = [m for mod in modules for m in mod.modules() if isinstance(m, BlockBatchNorm1d)]
+    before = [m.force_batch_stats for m in norms]
+    for m in norms:
+        m.force_batch_stats = True
+    try:
+        yield
+    finally:
+        for m, flag in zip(norms, before, strict=True):
+            m.force_batch_stats = flag
+
+
 class Layer(nn.Module):
     """One affine map followed by an activation: ``phi(W a + b)``.
+
+    With ``batch_norm=True`` the layer is ``phi(BN(W a))``: a
+    :class:`BlockBatchNorm1d` sits between the affine map and the activation,
+    and the affine map has no bias (the normalisation's shift ``beta``
+    replaces it), as the ``LinMod(bias=False, batchnorm=True)`` modules of
+    IBM/online-alt-min (``models.py``). The block is then ``W`` with the
+    normalisation's ``gamma`` and ``beta``.
 
     Parameters
     ----------
@@ -33,18 +127,32 @@ class Layer(nn.Module):
     activation : str or torch.nn.Module
         Name from :data:`dante.activations.ACTIVATION_NAMES` or a module.
     bias : bool, default=True
-        Whether the layer has a bias (part of the same block as ``W``).
+        Whether the layer has a bias (part of the same block as ``W``);
+        ignored with ``batch_norm=True``.
+    batch_norm : bool, default=False
+        Normalise the pre-activation (see above).
     """
 
     def __init__(
-        self, in_features: int, out_features: int, activation: ActivationSpec, bias: bool = True
+        self,
+        in_features: int,
+        out_features: int,
+        activation: ActivationSpec,
+        bias: bool = True,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.linear = nn.Linear(in_features, out_features, bias=bias and not batch_norm)
+        self.norm = BlockBatchNorm1d(out_features) if batch_norm else None
         self.activation = get_activation(activation)
 
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """``W x + b``, or ``BN(W x)`` for a batch-normalised layer."""
+        z = self.linear(x)
+        return z if self.norm is None else self.norm(z)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.linear(x))
+        return self.activation(self.pre_activation(x))
 
 
 def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
@@ -148,6 +256,17 @@ class MLP(LayeredNet):
     seed : int, optional
         Seed for the weight initialisation (PyTorch's default uniform init);
         the global RNG is left untouched when given.
+    batch_norm : bool, default=False
+        Put a batch normalisation in every *hidden* layer, between its affine
+        map (then bias-free) and its activation: a block is ``Linear`` +
+        :class:`BlockBatchNorm1d`, then the activation; the output layer stays
+        plain. This is the architecture of the AM-Adam peer's MNIST default
+        (IBM/online-alt-min, ``models.py``: ``FFNet(batchnorm=True)``). It
+        goes beyond the DANTE papers, whose blocks are GLMs without
+        normalisation. A batch-normalised block uses batch statistics only
+        while it trains; frozen blocks and every evaluation use the running
+        statistics (see :class:`BlockBatchNorm1d`), and the fused step of
+        :mod:`dante.fast_step` is not taken for such blocks.
 
     Examples
     --------
@@ -163,9 +282,12 @@ class MLP(LayeredNet):
         output_activation: ActivationSpec = "identity",
         bias: bool = True,
         seed: int | None = None,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         check_model_seed(seed)
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be a bool, got {batch_norm!r}")
         sizes = _check_sizes(sizes, "sizes", 2)
         n = len(sizes) - 1
         hidden = _per_layer(activation, n - 1, "activation") if n > 1 else []
@@ -173,10 +295,12 @@ class MLP(LayeredNet):
         for a in acts:
             get_activation(a)  # validate names before building anything
         self.sizes = sizes
+        self.batch_norm = batch_norm
 
         def build() -> None:
             self.layers = nn.ModuleList(
-                Layer(sizes[i], sizes[i + 1], acts[i], bias) for i in range(n)
+                Layer(sizes[i], sizes[i + 1], acts[i], bias, batch_norm and i < n - 1)
+                for i in range(n)
             )
 
         _init_layers(build, seed)

@@ -272,6 +272,11 @@ class ADMM(StepSolver):
         dtype: torch.dtype = torch.float64,
     ) -> None:
         self.layers = whole_net_layers(model, block, suffix, "admm")
+        if any(getattr(layer, "norm", None) is not None for layer in self.layers):
+            raise ValueError(
+                "admm solves for affine layers in closed form and has no batch normalization; "
+                "build the net without batch_norm"
+            )
         self.slopes = [activation_slopes(layer.activation) for layer in self.layers]
         self.loss = get_loss(loss)
         self.n_samples = _count("n_samples", n_samples, 1)

@@ -28,16 +28,48 @@ layer has none: it is coupled to the loss directly). Per minibatch:
    ``x``, with no activation), the output layer on
    ``loss(f_L(phi(c_{L-1})), y)``, all with the *updated* codes.
 
-Differences from the original script: no batch normalization and no
-learning-rate halving every 8 epochs (our nets have neither; the run's
-learning rate is the one Adam rate, the original's ``lr_weights = lr_out``);
-``mu`` is constant (the script's default ``d_mu = 0``); the loss is the run's
-loss (the original used cross-entropy; with MSE the same code runs).
+Batch normalization, as the peer uses it (IBM/online-alt-min, ``models.py``
+``LinMod`` and ``FFNet``; ``altmin.py`` ``get_mods``, ``get_codes``,
+``update_codes``, ``update_hidden_weights_adam_``): with a net built as
+``MLP(..., batch_norm=True)`` every hidden layer is ``phi(BN(W a))`` (a
+bias-free ``Linear``, then ``BatchNorm1d``, then the activation; the output
+layer is a plain ``Linear``). The codes are then the *normalised*
+pre-activations ``c_l = BN_l(W_l phi(c_{l-1}))``, the output of the peer's
+``LinMod``, and every ``W_l phi(c_{l-1}) + b_l`` above reads
+``BN_l(W_l phi(c_{l-1}))``. The peer runs each minibatch in ``train()``
+mode, so every pass through a normalisation during a step (the forward pass,
+each code step through the layer above, the weight step) normalises with the
+batch's statistics and moves the running statistics (momentum 0.1); the
+weight step's Adam trains ``W_l`` with ``gamma_l, beta_l``. Evaluation uses
+the running statistics (the peer's ``test`` calls ``model.eval()``).
+:meth:`AMAdam.train_step` does the same (:func:`dante.models.batch_statistics`).
+
+Step-size schedule: ``lr_decay`` every ``lr_decay_every`` epochs, the peer's
+``LambdaLR(lambda epoch: 1/2**(epoch//args.lr_half_epochs))`` on every
+layer's Adam (``run_altmin_sgd.py``, ``--lr-half-epochs 8``): in epoch ``e``
+(counted from 0) the rate is ``lr * lr_decay ** (e // lr_decay_every)``.
+The solver counts the samples it has seen, so an epoch is ``n_samples``
+training rows (the trainer passes them; a round of the ``backprop`` schedule
+is one epoch). :data:`MNIST_DEFAULTS` lists the peer's MNIST setting.
+
+The proximal term: the peer's ``update_codes`` builds the anchor as
+``codes_initial = codes[-l].clone()`` *after* ``codes[-l].requires_grad_(True)``,
+so the anchor stays in the autograd graph and the gradient of
+``mse(c, codes_initial)`` reaching ``c`` is ``2(c-c0)/n - 2(c-c0)/n = 0``: the
+peer's code steps descend the upper term alone. ``code_proximal=False``
+reproduces that; the default ``True`` keeps the anchor fixed, as the paper's
+objective reads.
+
+Differences from the original script: by default no batch normalization
+(the net decides) and a constant rate (``lr_decay=1``); ``mu`` is constant
+(the script's default ``d_mu = 0``); the loss is the run's loss (the original
+used cross-entropy; with MSE the same code runs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -45,11 +77,35 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import Loss, get_loss
-from ..models import LayeredNet
+from ..models import LayeredNet, batch_statistics
 from ..solvers import StepSolver
 from ..trainer import NonFiniteLossError
 
-__all__ = ["AMAdam", "am_adam_factory", "whole_net_layers"]
+__all__ = ["MNIST_DEFAULTS", "AMAdam", "am_adam_factory", "whole_net_layers"]
+
+#: The peer's MNIST default (IBM/online-alt-min ``run_altmin_sgd.py`` and
+#: ``models.py``): 784-100-100-10 ReLU net with batch normalization in the
+#: hidden layers, cross-entropy, batch 200, 50 epochs, Adam rate 0.008 halved
+#: every 8 epochs, seed 1; the code-step settings are :class:`AMAdam`'s defaults.
+MNIST_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "sizes": (784, 100, 100, 10),
+        "activation": "relu",
+        "batch_norm": True,
+        "loss": "cross_entropy",
+        "batch_size": 200,
+        "epochs": 50,
+        "lr": 0.008,
+        "lr_decay": 0.5,
+        "lr_decay_every": 8,
+        "mu": 0.003,
+        "code_steps": 5,
+        "code_lr": 0.3,
+        "weight_steps": 1,
+        "code_proximal": False,
+        "seed": 1,
+    }
+)
 
 
 def whole_net_layers(
@@ -118,8 +174,43 @@ class AMAdam(StepSolver):
         Nesterov momentum of the code steps (hard-coded in the original).
     weight_steps : int, default=1
         Adam steps per layer per minibatch (``--n-iter-weights``).
+    code_proximal : bool, default=True
+        Include the gradient of ``mse(c_j, anchor)`` in the code steps (the
+        paper's objective). ``False``: the code steps of the peer's code
+        (IBM/online-alt-min ``altmin.py``, ``update_codes``), where that
+        gradient cancels (module docstring).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's betas (PyTorch's defaults, as in the original).
+    lr_decay : float, default=1.0
+        Factor applied to every layer's Adam rate each ``lr_decay_every``
+        epochs; the peer's MNIST default is ``0.5`` (IBM/online-alt-min,
+        ``run_altmin_sgd.py``: ``scheduler=lambda epoch:
+        1/2**(epoch//args.lr_half_epochs)``). ``1``: a constant rate.
+    lr_decay_every : int, optional
+        Period of the decay in epochs (the peer's ``--lr-half-epochs``,
+        default 8); ``None``: no decay.
+    n_samples : int, optional
+        Training rows per epoch; needed with ``lr_decay_every`` (the
+        registered factory passes the trainer's).
+    batch_norm : bool, optional
+        Whether the net must be batch-normalised: the normalisation is part
+        of the model (``MLP(..., batch_norm=True)``, the peer's ``FFNet(
+        batchnorm=True)``, IBM/online-alt-min ``models.py``), and the solver
+        treats it as the peer does (module docstring). ``True``/``False``
+        check that every hidden layer has / no layer has one; ``None``
+        (default) takes the net as it is.
+
+    Examples
+    --------
+    The peer's MNIST setting through :class:`dante.Trainer` (a callable solver
+    receives only the parameters, so it closes over the net)::
+
+        d = MNIST_DEFAULTS
+        net = dante.MLP(d["sizes"], activation="relu", batch_norm=True, seed=1)
+        solver = lambda params: AMAdam(net, "cross_entropy", lr=d["lr"], lr_decay=0.5,
+                                       lr_decay_every=8, n_samples=len(X))
+        dante.fit(net, X, y, schedule="backprop", solver=solver, batch_size=200,
+                  loss="cross_entropy", max_alternations=50, tol=0)
     """
 
     def __init__(
@@ -135,9 +226,27 @@ class AMAdam(StepSolver):
         code_lr: float = 0.3,
         code_momentum: float = 0.9,
         weight_steps: int = 1,
+        code_proximal: bool = True,
         betas: tuple[float, float] = (0.9, 0.999),
+        lr_decay: float = 1.0,
+        lr_decay_every: int | None = None,
+        n_samples: int | None = None,
+        batch_norm: bool | None = None,
     ) -> None:
         self.layers = whole_net_layers(model, block, suffix, "am_adam")
+        self._check_batch_norm(batch_norm)
+        if not _positive("lr_decay", lr_decay) <= 1.0:
+            raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay!r}")
+        self.lr_decay = float(lr_decay)
+        self.lr_decay_every = (
+            None if lr_decay_every is None else _count("lr_decay_every", lr_decay_every, 1)
+        )
+        if n_samples is not None:
+            n_samples = _count("n_samples", n_samples, 1)
+        elif self.lr_decay_every is not None:
+            raise ValueError("lr_decay_every needs n_samples (the training rows of an epoch)")
+        self.n_samples = n_samples
+        self.samples_seen = 0
         self.loss = get_loss(loss)
         self.lr = _positive("lr", lr)
         self.mu = _positive("mu", mu)
@@ -147,18 +256,44 @@ class AMAdam(StepSolver):
             raise ValueError(f"code_momentum must be in [0, 1), got {code_momentum!r}")
         self.code_momentum = float(code_momentum)
         self.weight_steps = _count("weight_steps", weight_steps, 1)
+        if not isinstance(code_proximal, bool):
+            raise TypeError(f"code_proximal must be a bool, got {code_proximal!r}")
+        self.code_proximal = code_proximal
         self.optimizers = [
             torch.optim.Adam(layer.parameters(), lr=self.lr, betas=betas) for layer in self.layers
         ]
 
+    def _check_batch_norm(self, batch_norm: bool | None) -> None:
+        if batch_norm is None:
+            return
+        hidden = [getattr(layer, "norm", None) is not None for layer in self.layers[:-1]]
+        has = all(hidden) and bool(hidden) if batch_norm else any(hidden)
+        if has != batch_norm or getattr(self.layers[-1], "norm", None) is not None:
+            raise ValueError(
+                f"am_adam: batch_norm={batch_norm} but the net's hidden layers have batch "
+                f"normalization {hidden} (build it with dante.MLP(..., batch_norm=True))"
+            )
+
+    def current_lr(self) -> float:
+        """The Adam rate of the next step: ``lr * lr_decay ** (epoch // lr_decay_every)``."""
+        if self.lr_decay_every is None or self.n_samples is None:
+            return self.lr
+        epoch = self.samples_seen // self.n_samples
+        return self.lr * self.lr_decay ** (epoch // self.lr_decay_every)
+
     def state_dict(self) -> dict[str, Any]:
-        """Every layer's Adam state (the codes are recomputed per minibatch)."""
-        return {"adam": [opt.state_dict() for opt in self.optimizers]}
+        """Every layer's Adam state and the samples seen (the codes are
+        recomputed per minibatch)."""
+        return {
+            "adam": [opt.state_dict() for opt in self.optimizers],
+            "samples_seen": self.samples_seen,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a state from :meth:`state_dict`."""
         for opt, st in zip(self.optimizers, state["adam"], strict=True):
             opt.load_state_dict(st)
+        self.samples_seen = int(state.get("samples_seen", 0))  # absent before the schedule
 
     # ------------------------------------------------------------ pieces
     @torch.no_grad()
@@ -168,7 +303,7 @@ class AMAdam(StepSolver):
         h = xb
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            c = layer.linear(h)
+            c = layer.pre_activation(h)
             if i < last:
                 codes.append(c)
             h = layer.activation(c)
@@ -187,7 +322,7 @@ class AMAdam(StepSolver):
         out = self.layers[last](self._layer_input(xb, codes, last))
         total = self.loss(out, tb)
         for i in range(last):
-            pred = self.layers[i].linear(self._layer_input(xb, codes, i))
+            pred = self.layers[i].pre_activation(self._layer_input(xb, codes, i))
             total = total + self.mu * F.mse_loss(codes[i], pred)
         return total
 
@@ -206,8 +341,9 @@ class AMAdam(StepSolver):
         if self.code_steps == 0:
             return new
         for j in reversed(range(last)):
-            with torch.no_grad():
-                anchor = self.layers[j].linear(self._layer_input(xb, new, j))
+            # the code before its steps, W_j phi(c_{j-1}) + b_j of the forward
+            # pass (c_{j-1} is not updated yet), as the peer's codes_initial
+            anchor = new[j].clone()
             c = new[j].clone().requires_grad_(True)
             opt = torch.optim.SGD(
                 [c], lr=self.code_lr, momentum=self.code_momentum, nesterov=self.code_momentum > 0
@@ -219,8 +355,8 @@ class AMAdam(StepSolver):
                     if j + 1 == last:
                         upper = self.loss(nxt(act(c)), tb) / self.mu
                     else:
-                        upper = F.mse_loss(nxt.linear(act(c)), new[j + 1])
-                    obj = upper + F.mse_loss(c, anchor)
+                        upper = F.mse_loss(nxt.pre_activation(act(c)), new[j + 1])
+                    obj = upper + F.mse_loss(c, anchor) if self.code_proximal else upper
                     (grad,) = torch.autograd.grad(obj, [c])
                 c.grad = grad
                 opt.step()
@@ -242,7 +378,7 @@ class AMAdam(StepSolver):
                     if i == last:
                         local = self.loss(layer(inp), tb)
                     else:
-                        local = F.mse_loss(layer.linear(inp), codes[i])
+                        local = F.mse_loss(layer.pre_activation(inp), codes[i])
                     grads = torch.autograd.grad(local, params)
                 for p, g in zip(params, grads, strict=True):
                     p.grad = g
@@ -251,29 +387,39 @@ class AMAdam(StepSolver):
 
     # ------------------------------------------------------------ solver
     def train_step(self, xb: torch.Tensor, tb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Forward, code update, weight update; returns the loss before it."""
-        codes, out = self.forward_codes(xb)
-        with torch.no_grad():
-            loss = self.loss(out, tb).detach()
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"am_adam: minibatch loss is {float(loss)}; no weight was changed"
-            )
-        codes = self.update_codes(xb, tb, codes)
-        self.update_weights(xb, tb, codes)
+        """Forward, code update, weight update; returns the loss before it.
+
+        Batch normalizations (if any) use the minibatch's statistics in
+        every pass of the step, as in the peer's ``train()`` mode.
+        """
+        lr = self.current_lr()
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+        with batch_statistics(self.layers):
+            codes, out = self.forward_codes(xb)
+            with torch.no_grad():
+                loss = self.loss(out, tb).detach()
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"am_adam: minibatch loss is {float(loss)}; no weight was changed"
+                )
+            codes = self.update_codes(xb, tb, codes)
+            self.update_weights(xb, tb, codes)
+        self.samples_seen += len(xb)
         return loss
 
 
-def am_adam_factory(params: Any, lr: float, momentum: float, **context: Any) -> AMAdam:
+def am_adam_factory(
+    params: Any, lr: float, momentum: float, *, model: Any, loss: Any, **context: Any
+) -> AMAdam:
     """``register_solver`` factory: AM-Adam with the original's defaults.
 
     ``params`` and ``momentum`` are unused (the layers come from ``model``;
-    Adam has no momentum argument here).
+    Adam has no momentum argument here). ``context`` holds the trainer's
+    ``block``, ``suffix`` and ``n_samples``; any other keyword is an
+    :class:`AMAdam` option, so ``functools.partial(am_adam_factory,
+    lr_decay=0.5, lr_decay_every=8)`` registers the peer's schedule under a
+    new name.
     """
-    return AMAdam(
-        context["model"],
-        context["loss"],
-        lr=lr,
-        block=context.get("block"),
-        suffix=context.get("suffix"),
-    )
+    return AMAdam(model, loss, lr=lr, **context)
