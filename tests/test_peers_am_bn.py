@@ -235,3 +235,17 @@ def test_am_adam_bn_learns_digits():
     )
     assert res.history[0]["test_accuracy"] < 0.3
     assert res.final["test_accuracy"] > 0.90
+
+
+def test_p5_benchmark_smoke_run():
+    """``p5_am_adam`` on digits: both methods train, times exclude evaluation."""
+    from dante.bench_peer import p5_am_adam
+
+    runs = [{"name": "bn", "batch_norm": True, "activation": "relu", "lr": 0.1, "t_sngd": 1}]
+    r = p5_am_adam(dataset="digits", epochs=3, dante_runs=runs, target=0.5, threads=1)
+    peer, bn = r["peer"], r["dante"]["bn"]
+    assert r["n_train"] == 1437 and len(peer["curve"]) == 4  # the initial record, 3 epochs
+    assert peer["final_accuracy"] > 0.5  # chance is 0.1; 0.93 measured
+    assert bn["time_to_target"] is not None and bn["curve"][-1]["test_accuracy"] >= 0.5
+    assert bn["fraction_of_peer"] == bn["time_to_target"] / peer["wall_seconds"]
+    assert 0 < peer["wall_seconds"] < peer["process_seconds"]  # evaluation is off the clock
