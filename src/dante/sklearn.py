@@ -21,8 +21,6 @@ imports this module, and scikit-learn's estimator machinery, on first use).
 from __future__ import annotations
 
 import copy
-import numbers
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,8 +39,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._estimator_params import (
+    _batch_size,
+    _check_batch_size,
+    _hidden_sizes,
+    _step_work,
+    _torch_threads,
+    _with_common_params,
+)
 from .config import make_config
-from .models import MLP, Autoencoder, LayeredNet, _check_sizes
+from .models import MLP, Autoencoder, LayeredNet
 from .trainer import Trainer
 from .validation import check_float32_range
 
@@ -50,96 +56,16 @@ __all__ = ["DanteAutoencoder", "DanteClassifier", "DanteRegressor"]
 
 _CHUNK = 8192
 _SEED_MAX = 2**31 - 1
-#: ``batch_size="auto"`` means ``min(_AUTO_BATCH, n_samples)``.
-_AUTO_BATCH = 32
 #: budget counters that :attr:`history_` accumulates over ``partial_fit`` calls
 _COUNTERS = ("weights_updated", "samples_seen", "steps", "wall_seconds")
-
-_COMMON_PARAMS = """\
-    method : str, default="dante"
-        ``"dante"`` (SNGD inside the alternation, Algorithm 1 of ``001``),
-        ``"dante_momentum"``, ``"sgd_altmin"`` (SGD inside the alternation), or
-        a backprop baseline: ``"sgd"``, ``"momentum"``, ``"adam"``,
-        ``"adagrad"``, ``"rmsprop"`` (and the peers ``"am_adam"``, ``"admm"``);
-        see :data:`dante.METHODS`.
-    lr : float, default=0.01
-        Learning rate; for SNGD the length of every step.
-    batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(32, n_samples)``. A value above
-        ``n_samples`` is clipped with a warning.
-    t_sngd : int, default=5
-        Epochs of the block solver per block per alternation (``T`` of
-        Algorithm 1, ``001``). Backprop methods run one epoch per round.
-    max_alternations : int, default=10
-        Cap on alternations (rounds over the blocks; for the backprop
-        methods: epochs).
-    t_am : int, default=2
-        Minimum number of alternations (``T_AM`` of Algorithm 2, ``001``).
-    tol : float, default=1e-4
-        Stop once the training loss changes by less than ``tol`` between
-        alternations (after ``t_am`` of them).
-    momentum : float, optional
-        Solver momentum; ``None`` takes the method's default.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation and the minibatch order; an int
-        gives the same model on every ``fit``.
-    device : str, default="cpu"
-        Torch device (e.g. ``"cuda"``) for training and inference.
-    verbose : bool, default=False
-        Show a progress bar.
-"""
-
-
-def _with_common_params(cls: type) -> type:
-    """Put the shared parameter descriptions where ``{common_params}`` stands."""
-    cls.__doc__ = cls.__doc__.replace("    {common_params}\n", _COMMON_PARAMS)
-    return cls
-
-
-def _hidden_sizes(value: Any, min_len: int) -> list[int]:
-    """``hidden_layer_sizes`` as a list of positive ints (an int is one layer)."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = [value]
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        if len(value) < min_len:
-            raise ValueError(
-                f"hidden_layer_sizes needs at least {min_len} size (the code size), got {value!r}"
-            )
-        value = [int(s) if isinstance(s, np.integer) else s for s in value]
-    return _check_sizes(value, "hidden_layer_sizes", 0)
-
-
-def _check_batch_size(value: Any) -> None:
-    if isinstance(value, str):
-        if value != "auto":
-            raise ValueError(f"batch_size must be 'auto' or a positive int, got {value!r}")
-    elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"batch_size must be 'auto' or a positive int, got {value!r}")
-    elif value < 1:
-        raise ValueError(f"batch_size must be 'auto' or a positive int, got {value!r}")
-
-
-def _batch_size(value: Any, n_samples: int) -> int:
-    """Resolve ``batch_size``; a value above ``n_samples`` is clipped with a
-    warning, as :class:`sklearn.neural_network.MLPClassifier` does."""
-    if isinstance(value, str):
-        return min(_AUTO_BATCH, n_samples)
-    if value > n_samples:
-        warnings.warn(
-            f"batch_size={value} is larger than the {n_samples} training samples; "
-            f"using batch_size={n_samples}",
-            UserWarning,
-            stacklevel=4,
-        )
-        return n_samples
-    return int(value)
 
 
 class _DanteBase(BaseEstimator):
     """Parameters, training through :class:`~dante.Trainer` and batched
     inference, shared by the three estimators."""
+
+    #: ``batch_size="auto"`` is ``min(_auto_batch, n_samples)``
+    _auto_batch = 32
 
     def __init__(
         self,
@@ -224,9 +150,11 @@ class _DanteBase(BaseEstimator):
         record ``result_``, ``history_`` and ``n_iter_``; ``append`` continues
         the history of an earlier call."""
         fields = self._config_fields()
-        fields.update(batch_size=_batch_size(self.batch_size, len(X)), seed=seed, **overrides)
+        batch = _batch_size(self.batch_size, len(X), self._auto_batch)
+        fields.update(batch_size=batch, seed=seed, **overrides)
         config = make_config(**fields)
-        result = Trainer(self.model_, config).fit(np.asarray(X, dtype=np.float32), y, task=task)
+        with _torch_threads(_step_work(self.model_, config.batch_size)):
+            result = Trainer(self.model_, config).fit(np.asarray(X, dtype=np.float32), y, task=task)
         rounds = sum(stage["rounds"] for stage in result.stages)
         if append:
             last = self.history_[-1]
@@ -254,7 +182,7 @@ class _DanteBase(BaseEstimator):
             model, device = model.cpu(), torch.device("cpu")
         model.to(torch.float64)
         X64 = np.asarray(X, dtype=np.float64)
-        with torch.no_grad():
+        with torch.no_grad(), _torch_threads(_step_work(model, min(len(X64), _CHUNK))):
             parts = [
                 model.forward_range(torch.tensor(X64[i : i + _CHUNK], device=device), start, stop)
                 .cpu()
@@ -268,6 +196,7 @@ class _DanteMLP(_DanteBase):
     """An :class:`~dante.MLP` trained on ``(X, y)``."""
 
     _task = "regression"
+    _auto_batch = 200  # see DanteClassifier's Notes
 
     def _check_X_y(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
@@ -362,6 +291,7 @@ class DanteClassifier(ClassifierMixin, _DanteMLP):
     n_iter_ : int
         Alternations run (for backprop methods: epochs).
 
+    {defaults_notes}
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -382,10 +312,10 @@ class DanteClassifier(ClassifierMixin, _DanteMLP):
         activation: Any = "leaky_relu",
         loss: str = "cross_entropy",
         method: str = "dante",
-        lr: float = 0.01,
+        lr: float = 0.1,
         batch_size: int | str = "auto",
         t_sngd: int = 5,
-        max_alternations: int = 10,
+        max_alternations: int = 30,
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
@@ -548,6 +478,11 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
         One record per alternation; losses are on standardised targets.
     n_iter_ : int
         Alternations run (for backprop methods: epochs).
+
+    Notes
+    -----
+    The defaults are the classifier's; :class:`DanteClassifier`'s Notes say
+    why (with the regressor's numbers).
     """
 
     # spelled out (not inherited) so that a wrong keyword names DanteRegressor,
@@ -557,10 +492,10 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
         hidden_layer_sizes: int | Sequence[int] = (100,),
         activation: Any = "leaky_relu",
         method: str = "dante",
-        lr: float = 0.01,
+        lr: float = 0.1,
         batch_size: int | str = "auto",
         t_sngd: int = 5,
-        max_alternations: int = 10,
+        max_alternations: int = 30,
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
