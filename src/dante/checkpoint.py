@@ -349,6 +349,7 @@ def trainer_state(trainer: Trainer, completed: bool) -> dict[str, Any]:
         "history": trainer.history,
         "stages": trainer._result.stages,
         "data": data_fingerprint(trainer._train.X, trainer._train.T),
+        "lr_control": trainer._lr_control.state_dict(),
     }
 
 
@@ -408,6 +409,8 @@ def restore_trainer(trainer: Trainer, state: dict[str, Any], path: str | os.Path
         (s["stage"], tuple(s["block"])): {"class": s["class"], "state": s["state"]}
         for s in state["solvers"]
     }
+    if "lr_control" in state:  # absent from checkpoints written before step-size control
+        trainer._lr_control.load_state_dict(state["lr_control"])
     if state["completed"]:
         restore_rng(state["rng"], trainer._generator)
         return True

@@ -168,6 +168,23 @@ class TrainConfig(BaseModel):
         or ``cross_entropy``, solver :class:`~dante.SNGD`, one process on the
         CPU. Other phases use autograd. Which one each phase took is recorded
         in ``TrainResult.stages[i]["fast_path"]``. ``False``: always autograd.
+    lr_schedule : str, default="constant"
+        Step-size control across alternations (:mod:`dante.lr_control`):
+        ``"constant"`` (the paper's fixed step), ``"step"``, ``"exponential"``,
+        ``"cosine"``, ``"plateau"``, ``"theory"`` or a class name of
+        ``torch.optim.lr_scheduler``. A round of the backprop schedule is an
+        epoch, so the baselines get the same per-epoch schedules.
+    lr_schedule_options : dict, default={}
+        The schedule's options (e.g. ``{"gamma": 0.5}``; for a torch scheduler
+        its keyword arguments).
+    output_solver : {None, "ridge", "lbfgs"}, default=None
+        Solve the output block on its cached features outright
+        (:mod:`dante.output_solvers`) instead of by ``t_sngd`` epochs of the
+        block solver: ``"ridge"`` in closed form (identity output, ``mse``),
+        ``"lbfgs"`` by full-batch L-BFGS. ``None``: the output block is trained
+        like every other block (the paper).
+    output_solver_options : dict, default={}
+        The output solver's options (``alpha``; ``l2``, ``max_passes``, ``tol``).
     seed : int, default=0
         Seeds the minibatch order (and any solver randomness).
     device : str, default="cpu"
@@ -199,6 +216,10 @@ class TrainConfig(BaseModel):
     cache_inputs: bool = True
     cache_memory_gb: float | None = Field(None, gt=0, allow_inf_nan=False)
     fast_path: bool = True
+    lr_schedule: str = "constant"
+    lr_schedule_options: dict[str, Any] = Field(default_factory=dict)
+    output_solver: str | None = None
+    output_solver_options: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
     device: str = "cpu"
     progress: bool = False
@@ -260,6 +281,15 @@ class TrainConfig(BaseModel):
         if v is not None and v not in SOLVER_NAMES:
             raise ValueError(f"unknown solver {v!r}; choose one of {', '.join(SOLVER_NAMES)}")
         return v
+
+    @model_validator(mode="after")
+    def _step_control_known(self) -> TrainConfig:
+        from .lr_control import check_lr_schedule
+        from .output_solvers import check_output_solver
+
+        check_lr_schedule(self.lr_schedule, self.lr_schedule_options)
+        check_output_solver(self.output_solver, self.output_solver_options)
+        return self
 
     @field_validator("device")
     @classmethod

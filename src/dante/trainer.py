@@ -43,7 +43,9 @@ from .config import TrainConfig, make_config
 from .distributed import SINGLE, World, check_batch_size, check_parallel_solver
 from .fast_step import plan_fast_step
 from .losses import Loss, get_loss
+from .lr_control import LRControl
 from .models import LayeredNet
+from .output_solvers import OutputSolver, make_output_solver
 from .schedules import Schedule, Stage, default_schedule, get_schedule
 from .sngd import SNGD
 from .solvers import SolverFactory, StepSolver, check_solver, make_solver
@@ -337,11 +339,19 @@ class Trainer:
         self._epoch_rng = self._generator.get_state()
         self._resume: dict[str, Any] | None = None
         self._pending_states: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
+        self._lr_control = LRControl(cfg.lr_schedule, cfg.lr_schedule_options, cfg.lr)
+        self._horizon = 1  # rounds the current stage can make (the cosine schedule's horizon)
 
     def _check_world(self) -> None:
         """Reject, before any work, what a data-parallel run cannot do exactly."""
         if self.world.size == 1:
             return
+        if self.config.output_solver is not None:
+            raise ValueError(
+                f"output_solver={self.config.output_solver!r} solves the output layer on all "
+                f"rows in one process and cannot run data-parallel (world size "
+                f"{self.world.size}); leave output_solver=None"
+            )
         check_batch_size(self.config.batch_size, self.world.size)
         for spec in {self.solver, *(s.solver for s in self.stages if s.solver is not None)}:
             check_parallel_solver(spec, self.world.size)
@@ -506,17 +516,30 @@ class Trainer:
             t0 = time.perf_counter()
             params = [p for i in block for p in self.model.block_parameters(i)]
             spec = stage.solver or self.solver
-            self._optimizers[key] = make_solver(
-                spec,
-                params,
-                lr=stage.lr if stage.lr is not None else self.config.lr,
-                momentum=self.config.resolved_momentum,
-                model=self.model,
-                block=block,
-                suffix=suffix,
-                n_samples=n,
-                loss=self.loss,
-            )
+            out_solver = None
+            if self.config.output_solver is not None and stage.solver is None:
+                out_solver = make_output_solver(
+                    self.config.output_solver,
+                    self.model,
+                    block,
+                    suffix,
+                    self.loss,
+                    self.config.output_solver_options,
+                )
+            if out_solver is not None:
+                self._optimizers[key] = out_solver
+            else:
+                self._optimizers[key] = make_solver(
+                    spec,
+                    params,
+                    lr=stage.lr if stage.lr is not None else self.config.lr,
+                    momentum=self.config.resolved_momentum,
+                    model=self.model,
+                    block=block,
+                    suffix=suffix,
+                    n_samples=n,
+                    loss=self.loss,
+                )
             if self.world.size > 1 and isinstance(self._optimizers[key], StepSolver):
                 raise ValueError(
                     f"solver {spec!r} returned a StepSolver, which cannot run data-parallel "
@@ -612,7 +635,20 @@ class Trainer:
         if full_model_stage and stage_in_test is not None and not recompute:
             H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
         opt = self._optimizer_for(stage, block, suffix, len(H))
+        if isinstance(opt, OutputSolver):
+            self._solve_output(stage, round_, block, opt, H, H_test, stage_target, prefix,
+                               recompute, full_model_stage)  # fmt: skip
+            return
         custom = isinstance(opt, StepSolver)
+        base_lr = stage.lr if stage.lr is not None else cfg.lr
+        lr = self._lr_control.begin_phase(stage.name, block, opt, round_, self._horizon, base_lr)
+        resuming = self._resume is not None  # into this phase: its records are restored
+        if lr is not None and not resuming:  # each phase's step, in the stage record
+            key = " ".join(map(str, block))
+            self._stage_info.setdefault("lr", {}).setdefault(key, []).append(lr)
+        if not resuming or "lr_acc" not in self._pos:  # the epoch's [loss sum, steps]
+            self._pos["lr_acc"] = [0.0, 0]
+        acc = self._pos["lr_acc"]
         # a one-layer SNGD block: closed-form gradient, no autograd (dante.fast_step)
         fast = None
         if cfg.fast_path and not custom:
@@ -689,6 +725,8 @@ class Trainer:
                         if world.size == 1:
                             loss.backward()
                         opt.step()
+                    acc[0] += bad
+                    acc[1] += 1
                     budget.steps += 1
                     budget.weights_updated += n_block
                     budget.samples_seen += n_global
@@ -698,6 +736,8 @@ class Trainer:
                     if self._checkpoint_every and budget.steps % self._checkpoint_every == 0:
                         self._save_checkpoint(completed=False)
                 self._epoch += 1
+                if epoch < epochs - 1:
+                    acc[0], acc[1] = 0.0, 0
                 budget.wall_seconds = self._clock()
                 if bar is not None:
                     bar.update(1)
@@ -707,6 +747,8 @@ class Trainer:
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['train_loss']:.4g}")
             self._raise_if_diverged(stage, block, block_params, at_start)
+            if acc[1]:
+                self._lr_control.end_phase(stage.name, block, opt, acc[0] / acc[1])
         except (NonFiniteLossError, _BudgetExhausted) as exc:
             cause = exc if isinstance(exc, NonFiniteLossError) else None
             self._raise_if_diverged(stage, block, block_params, at_start, cause)
@@ -717,6 +759,59 @@ class Trainer:
             self._set_trainable(None)
             for cb in self.callbacks:
                 cb.on_phase_end(self, stage, block)
+
+    def _solve_output(
+        self,
+        stage: Stage,
+        round_: int,
+        block: tuple[int, ...],
+        solver: OutputSolver,
+        H: torch.Tensor,
+        H_test: torch.Tensor | None,
+        target: torch.Tensor,
+        prefix: Sequence[int],
+        recompute: bool,
+        full_model_stage: bool,
+    ) -> None:
+        """One phase of the output block by an :mod:`dante.output_solvers` solver:
+        all rows at once, charged one block-epoch of weights per pass."""
+        cfg, budget = self.config, self.budget
+        self._stage_info.setdefault("solvers", {})[" ".join(map(str, block))] = solver.name
+        n_block = sum(p.numel() for i in block for p in self.model.block_parameters(i))
+        per_pass = n_block * math.ceil(len(H) / cfg.batch_size)
+        passes_left = 10**9
+        if cfg.max_weights_updated is not None:
+            passes_left = (cfg.max_weights_updated - budget.weights_updated) // per_pass
+            if passes_left < 1:
+                raise _BudgetExhausted
+        params = [p for i in block for p in self.model.block_parameters(i)]
+        at_start = [p.detach().clone() for p in params]
+
+        def rows(i: int, j: int) -> torch.Tensor:
+            if not recompute:
+                return H[i:j]
+            with torch.no_grad():
+                return self.model.forward_path(H[i:j], prefix)
+
+        self._set_trainable(block)
+        try:
+            before, passes = solver.solve(rows, len(H), target, int(passes_left))
+            if not math.isfinite(before):
+                raise NonFiniteLossError(
+                    f"training loss became {before} before the output solve of stage "
+                    f"{stage.name!r}; lower lr (now {cfg.lr}) or rescale the data."
+                )
+            self._raise_if_diverged(stage, block, params, at_start)
+        finally:
+            self._set_trainable(None)
+        budget.steps += passes
+        budget.weights_updated += passes * per_pass
+        budget.samples_seen += passes * len(H)
+        self._epoch += 1
+        budget.wall_seconds = self._clock()
+        if cfg.eval_every == "epoch":
+            cache = (H, H_test, (block[0],)) if full_model_stage and not recompute else None
+            self._evaluate(stage, round_, block, cache)
 
     def _stage_loss(
         self, stage: Stage, stage_in: torch.Tensor, stage_target: torch.Tensor, full: bool
@@ -859,6 +954,22 @@ class Trainer:
         self._generator.set_state(pos["epoch_rng"].cpu())
         return pos["batch"]
 
+    def _rounds_possible(self, stage: Stage, weights_start: int, max_rounds: float) -> int:
+        """Rounds the stage can make: its cap, or what the weights-updated budget
+        left at its start allows, whichever is smaller (the cosine horizon)."""
+        cfg = self.config
+        steps = math.ceil(len(self._train.X) / cfg.batch_size)
+        epochs = stage.epochs_per_block or cfg.t_sngd
+        per_round = (
+            sum(p.numel() for b in stage.blocks for i in b for p in self.model.block_parameters(i))
+            * steps
+            * epochs
+        )
+        rounds = max_rounds
+        if cfg.max_weights_updated is not None:
+            rounds = min(rounds, math.ceil((cfg.max_weights_updated - weights_start) / per_round))
+        return max(1, int(min(rounds, 10**9)))
+
     def _run_stage(self, stage: Stage, full: tuple[int, ...], result: TrainResult, bar) -> bool:
         """Run one stage; return False when the global budget is exhausted."""
         cfg = self.config
@@ -889,6 +1000,7 @@ class Trainer:
             info["losses"].append(f_prev)
             t = 0
         self._stage_info = info
+        self._horizon = self._rounds_possible(stage, info["weights_start"], max_rounds)
         while True:
             t += 1
             self._pos.update(round=t, f_prev=f_prev)

@@ -1,0 +1,228 @@
+"""Whole-phase solvers for the output block (``TrainConfig.output_solver``).
+
+With every other layer frozen, the output layer of a DANTE sweep is a
+generalized linear model on the cached features ``H = phi(... x)`` (Sec. 3 of
+``001_1787bf99fca4a9f2.txt``: each output unit is a GLM). For the losses we
+ship this subproblem is convex in the layer's weights when the output
+activation is the identity, so it can be solved outright instead of by
+``t_sngd`` epochs of SNGD:
+
+``"ridge"``
+    Identity output with ``mse``: the least-squares solution in closed form,
+    ``[W b]^T = (A^T A + lam D)^{-1} A^T T`` with ``A = [H 1]``, formed in
+    float64. ``lam = alpha * mean(diag(H^T H))`` with ``alpha = 1e-6`` by
+    default (option ``alpha``): a numerical guard for collinear features, not
+    a regulariser (``D`` leaves the bias out). One pass over the data.
+``"lbfgs"``
+    Any output activation and loss: full-batch L-BFGS (``torch.optim.LBFGS``,
+    strong-Wolfe line search) on the cached features, warm-started from the
+    current weights, with an optional L2 penalty ``l2 / 2 * ||W||^2``
+    (default ``1e-4``, as ``MLPClassifier``'s ``alpha``; option ``l2``). Convex
+    for softmax/sigmoid cross-entropy and identity-output MSE. Options
+    ``max_passes = 50`` (function evaluations, each one pass over the rows) and
+    ``tol = 1e-6`` (relative change of the loss between iterations).
+
+Budget: a pass over the ``n`` rows costs about what one SNGD epoch of the
+block costs (the same matmuls, without the per-step overhead), so a phase
+that makes ``p`` passes is charged ``p`` block-epochs of weights updated
+(``p * n_block * ceil(n / batch_size)``), and never more than the budget left.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .losses import Loss
+
+__all__ = ["OUTPUT_SOLVERS", "OutputSolver", "check_output_solver", "make_output_solver"]
+
+#: The solvers and their options with defaults.
+OUTPUT_SOLVERS: dict[str, dict[str, float]] = {
+    "ridge": {"alpha": 1e-6},
+    "lbfgs": {"l2": 1e-4, "max_passes": 50, "tol": 1e-6},
+}
+
+_CHUNK = 65_536  # rows per chunk of the full-batch passes
+
+#: ``rows(i, j)``: the output layer's input rows ``i:j``.
+Rows = Callable[[int, int], torch.Tensor]
+
+
+def check_output_solver(name: str | None, options: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the problem for an unknown solver or option."""
+    if not isinstance(options, dict):
+        raise TypeError(f"output_solver_options must be a dict, got {type(options).__name__}")
+    if name is None:
+        if options:
+            raise ValueError("output_solver_options given without an output_solver")
+        return
+    if name not in OUTPUT_SOLVERS:
+        raise ValueError(
+            f"unknown output_solver {name!r}; choose one of {', '.join(OUTPUT_SOLVERS)} "
+            f"(or None: the output layer is trained like every other block)"
+        )
+    known = OUTPUT_SOLVERS[name]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown output_solver_options {unknown} for {name!r}; valid: {', '.join(known)}"
+        )
+    for key, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"output_solver_options[{key!r}] must be a number, got {value!r}")
+        low_ok = key in ("l2",)  # l2 = 0 is allowed
+        if not math.isfinite(value) or value < 0 or (value == 0 and not low_ok):
+            raise ValueError(f"output_solver_options[{key!r}] must be positive, got {value!r}")
+        if key == "max_passes" and (value != int(value) or value < 1):
+            raise ValueError("output_solver_options['max_passes'] must be an integer >= 1")
+
+
+class OutputSolver:
+    """Solve the output layer on all its (cached) input rows at once.
+
+    Parameters
+    ----------
+    layer : dante.Layer
+        The output layer (its weights are overwritten in place).
+    loss : dante.losses.Loss
+    options : dict
+        The solver's options (:data:`OUTPUT_SOLVERS`).
+    """
+
+    name = ""
+
+    def __init__(self, layer: torch.nn.Module, loss: Loss, options: dict[str, Any]) -> None:
+        self.layer, self.loss = layer, loss
+        self.options = {**OUTPUT_SOLVERS[self.name], **options}
+
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+        """Fit the layer to its ``n`` input rows and targets ``T`` in at most
+        ``max_passes`` passes; ``rows(i, j)`` gives input rows ``i:j`` (cached
+        features, or the frozen prefix recomputed).
+
+        Returns ``(loss before, passes made)``; the loss is the mean training
+        loss of the layer's output before the solve.
+        """
+        raise NotImplementedError
+
+    def _mean_loss(self, rows: Rows, n: int, T: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros((), dtype=torch.float64, device=T.device)
+        for i in range(0, n, _CHUNK):
+            out = self.layer(rows(i, i + _CHUNK))
+            total = total + self.loss.sum(out, T[i : i + _CHUNK]).double()
+        return total / n
+
+    # solvers hold no state between phases; checkpoints store nothing
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            raise ValueError(f"{type(self).__name__} has no state, got keys {sorted(state)}")
+
+
+class RidgeOutput(OutputSolver):
+    """Closed-form least squares for an identity-output layer under ``mse``."""
+
+    name = "ridge"
+
+    @torch.no_grad()
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+        lin = self.layer.linear
+        d, has_bias = lin.in_features, lin.bias is not None
+        k = d + int(has_bias)
+        AtA = torch.zeros(k, k, dtype=torch.float64, device=T.device)
+        AtT = torch.zeros(k, T.shape[1], dtype=torch.float64, device=T.device)
+        before = torch.zeros((), dtype=torch.float64, device=T.device)
+        for i in range(0, n, _CHUNK):
+            Hc = rows(i, i + _CHUNK)
+            before += self.loss.sum(self.layer(Hc), T[i : i + _CHUNK]).double()
+            A = Hc.double()
+            if has_bias:
+                A = torch.cat([A, A.new_ones(len(A), 1)], dim=1)
+            AtA += A.T @ A
+            AtT += A.T @ T[i : i + _CHUNK].double()
+        lam = self.options["alpha"] * float(torch.diagonal(AtA)[:d].mean().clamp_min(1e-12))
+        AtA[range(d), range(d)] += lam
+        try:
+            theta = torch.linalg.solve(AtA, AtT)
+        except RuntimeError:  # singular even with the guard: least squares
+            theta = torch.linalg.lstsq(AtA, AtT).solution
+        lin.weight.copy_(theta[:d].T.to(lin.weight.dtype))
+        if has_bias:
+            lin.bias.copy_(theta[d].to(lin.bias.dtype))
+        return float(before) / n, 1
+
+
+class LBFGSOutput(OutputSolver):
+    """Full-batch L-BFGS on the output layer's convex subproblem."""
+
+    name = "lbfgs"
+
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+        lin = self.layer.linear
+        params = [p for p in (lin.weight, lin.bias) if p is not None]
+        l2 = float(self.options["l2"])
+        passes = min(int(self.options["max_passes"]), max_passes)
+        opt = torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=passes,
+            max_eval=passes,
+            history_size=20,
+            tolerance_grad=1e-9,
+            tolerance_change=float(self.options["tol"]) * 1e-3,
+            line_search_fn="strong_wolfe",
+        )
+        evals = 0
+        first: list[float] = []
+
+        def closure() -> torch.Tensor:
+            nonlocal evals
+            evals += 1
+            opt.zero_grad(set_to_none=True)
+            loss = self._mean_loss(rows, n, T).float()
+            if not first:
+                first.append(float(loss.detach()))
+            if l2:
+                loss = loss + 0.5 * l2 * lin.weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        with torch.enable_grad():
+            for p in params:
+                p.requires_grad_(True)
+            opt.step(closure)
+        return first[0], evals
+
+
+_CLASSES = {"ridge": RidgeOutput, "lbfgs": LBFGSOutput}
+
+
+def make_output_solver(
+    name: str,
+    model: Any,
+    block: tuple[int, ...],
+    suffix: tuple[int, ...],
+    loss: Loss,
+    options: dict[str, Any],
+) -> OutputSolver | None:
+    """The output solver for ``block``, or ``None`` where it does not apply.
+
+    It applies to a one-layer block that is the last layer of the phase's
+    path (``suffix == block``). ``"ridge"`` needs an identity activation and
+    ``mse``; a ridge request elsewhere falls back to ``"lbfgs"``, whose
+    problem it is too (recorded by the trainer in ``stages[i]["solvers"]``).
+    """
+    if len(block) != 1 or tuple(suffix) != tuple(block):
+        return None
+    layer = model.layers[block[0]]
+    if name == "ridge":
+        identity = isinstance(layer.activation, torch.nn.Identity)
+        if not (identity and loss.name == "mse"):
+            name, options = "lbfgs", {}
+    return _CLASSES[name](layer, loss, options)
