@@ -236,12 +236,34 @@ def test_partial_fit_is_one_alternation_and_accumulates(digits):
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"activation": "nope"}, ValueError, "activation"),
         ({"random_state": "x"}, ValueError, "random_state"),
+        ({"lr_schedule": "nope"}, ValueError, "lr_schedule"),
+        ({"lr_schedule": "step", "lr_schedule_options": {"gama": 0.5}}, ValueError, "gama"),
+        ({"output_solver": "nope"}, ValueError, "output_solver"),
     ],
 )
 def test_bad_parameters_are_named(params, exc, match):
     X, y = _teacher_data(50)
     with pytest.raises(exc, match=match):
         DanteClassifier(**params).fit(X, y > 0)
+
+
+def test_step_control_reaches_the_trainer(digits):
+    """lr_schedule and output_solver are TrainConfig fields passed through unchanged."""
+    Xtr, Xte, ytr, yte = digits
+    scaler = StandardScaler().fit(Xtr)
+    clf = DanteClassifier(
+        lr_schedule="step", lr_schedule_options={"gamma": 0.5}, output_solver="lbfgs",
+        output_solver_options={"l2": 1e-2}, max_alternations=3, random_state=0,
+    ).fit(scaler.transform(Xtr), ytr)  # fmt: skip
+    cfg = clf.result_.config
+    assert (cfg.lr_schedule, cfg.lr_schedule_options) == ("step", {"gamma": 0.5})
+    assert (cfg.output_solver, cfg.output_solver_options) == ("lbfgs", {"l2": 1e-2})
+    assert clf.lr_schedule_options == {"gamma": 0.5}  # the parameter itself is not changed
+    # three alternations with an L-BFGS output layer: measured 0.978-0.982 (seeds 0-2)
+    assert clf.score(scaler.transform(Xte), yte) > 0.9
+    reg = DanteRegressor(output_solver="ridge", max_alternations=2, random_state=0)
+    X, y = _teacher_data(300)
+    assert reg.fit(X, y).result_.config.output_solver == "ridge"
 
 
 def test_batch_size_larger_than_data_is_clipped():

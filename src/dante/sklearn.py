@@ -79,6 +79,10 @@ class _DanteBase(BaseEstimator):
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
+        lr_schedule: str = "constant",
+        lr_schedule_options: dict[str, Any] | None = None,
+        output_solver: str | None = None,
+        output_solver_options: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         device: str = "cpu",
         verbose: bool = False,
@@ -93,6 +97,10 @@ class _DanteBase(BaseEstimator):
         self.t_am = t_am
         self.tol = tol
         self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_schedule_options = lr_schedule_options
+        self.output_solver = output_solver
+        self.output_solver_options = output_solver_options
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -104,6 +112,10 @@ class _DanteBase(BaseEstimator):
             "loss": "mse",
             "lr": self.lr,
             "momentum": self.momentum,
+            "lr_schedule": self.lr_schedule,
+            "lr_schedule_options": dict(self.lr_schedule_options or {}),
+            "output_solver": self.output_solver,
+            "output_solver_options": dict(self.output_solver_options or {}),
             "t_sngd": self.t_sngd,
             "t_am": self.t_am,
             "tol": self.tol,
@@ -319,13 +331,18 @@ class DanteClassifier(ClassifierMixin, _DanteMLP):
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
+        lr_schedule: str = "constant",
+        lr_schedule_options: dict[str, Any] | None = None,
+        output_solver: str | None = None,
+        output_solver_options: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         device: str = "cpu",
         verbose: bool = False,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, activation, method, lr, batch_size, t_sngd, max_alternations,
-            t_am, tol, momentum, random_state, device, verbose,
+            t_am, tol, momentum, lr_schedule, lr_schedule_options, output_solver,
+            output_solver_options, random_state, device, verbose,
         )  # fmt: skip
         self.loss = loss
 
@@ -499,13 +516,18 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
+        lr_schedule: str = "constant",
+        lr_schedule_options: dict[str, Any] | None = None,
+        output_solver: str | None = None,
+        output_solver_options: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         device: str = "cpu",
         verbose: bool = False,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, activation, method, lr, batch_size, t_sngd, max_alternations,
-            t_am, tol, momentum, random_state, device, verbose,
+            t_am, tol, momentum, lr_schedule, lr_schedule_options, output_solver,
+            output_solver_options, random_state, device, verbose,
         )  # fmt: skip
 
     def __sklearn_tags__(self) -> Tags:
@@ -638,13 +660,18 @@ class DanteAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Dante
         t_am: int = 2,
         tol: float = 1e-4,
         momentum: float | None = None,
+        lr_schedule: str = "constant",
+        lr_schedule_options: dict[str, Any] | None = None,
+        output_solver: str | None = None,
+        output_solver_options: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         device: str = "cpu",
         verbose: bool = False,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, activation, method, lr, batch_size, t_sngd, max_alternations,
-            t_am, tol, momentum, random_state, device, verbose,
+            t_am, tol, momentum, lr_schedule, lr_schedule_options, output_solver,
+            output_solver_options, random_state, device, verbose,
         )  # fmt: skip
         self.output_activation = output_activation
         self.reading = reading
