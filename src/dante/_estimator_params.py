@@ -170,16 +170,18 @@ _DEFAULTS_NOTES = """\
     not re-tuned). They were chosen by 5-fold cross-validation after a
     ``StandardScaler`` on seven data sets that are *not* those of goal P6
     (:data:`dante.bench_tabular.TUNING_SETS`: ionosphere, vehicle, svmguide4,
-    four ``make_classification`` problems; mean accuracy over the seven, folds
-    seeded 0-1 and 2-4; ``MLPClassifier()`` gets 0.834 there). The earlier
-    defaults (``lr=0.01``, batch 32, 10 alternations) got 0.804.
+    four ``make_classification`` problems). Figures are mean accuracies over
+    the seven with folds seeded 0-1 (after a slash: seeds 2-4); those marked
+    "six sets" come from an earlier round without ``clf_small``, where these
+    defaults got 0.830. ``MLPClassifier()`` gets 0.834; the earlier defaults
+    (``lr=0.01``, batch 32, 10 alternations) got 0.804.
 
     - ``lr=0.1``, ``batch_size="auto"`` = ``min(200, n)`` (as
       ``MLPClassifier``), ``max_alternations=30``: 0.842 / 0.842. A step costs
       about 0.2 ms whatever the batch at these sizes, so batch 200 takes up to
       6x fewer steps than 32; SNGD's steps have length ``lr`` whatever the
       batch, so fewer steps need longer ones (batch 200 with ``lr=0.01``:
-      0.748). ``lr=0.05``: 0.843 / 0.840 but about 2x slower fits (the loss
+      0.748, six sets). ``lr=0.05``: 0.843 / 0.840 but about 2x slower fits (the loss
       settles later); 0.2: 0.826 (six sets); batch 64: 0.838; ``n/10``: 0.840.
     - ``t_sngd=5`` (the paper's): ``t_sngd=1`` 0.816 (six sets), 3 with 50
       alternations 0.837, 10 with 15 alternations 0.842.
@@ -189,12 +191,16 @@ _DEFAULTS_NOTES = """\
     - ``hidden_layer_sizes=(100,)`` (as ``MLPClassifier``): 50 units 0.841,
       200 units 0.851 / 0.839. ``activation="leaky_relu"`` (the papers'
       generalized ReLU): ``"relu"`` 0.841, ``"tanh"`` 0.833.
-    - ``loss="cross_entropy"``; constant step: the ``lr_schedule`` options
-      ``"plateau"`` (0.824), ``"step"``, ``"exponential"`` and ``"cosine"``
-      (0.78-0.82, six sets) shrink the step, and the loss change with it, so
-      the ``tol`` rule stops earlier. An L-BFGS output layer
-      (``output_solver="lbfgs"``, ``output_solver_options={"l2": 0.01}``) got
-      0.852 but fits 3-6x slower (``max_passes=10``: 0.848, 2x slower).
+    - ``loss="cross_entropy"``, ``lr_schedule="constant"``: ``"plateau"``
+      0.843 (the same within the noise, about 0.5 points), ``"theory"``
+      0.840, ``"cosine"`` 0.838, ``"step"`` 0.824 (a shrinking step shrinks
+      the loss change, so the ``tol`` rule stops earlier).
+    - ``output_solver=None``: an L-BFGS output layer (``"lbfgs"``) got 0.834
+      with its default penalty and 0.854 with ``output_solver_options={"l2":
+      0.01}`` (0.856 adding ``"max_passes": 10``), the most accurate setting
+      tried, but each fit took 2-5x longer (0.2-0.4 s here), which would
+      lose the fit-time half of goal P6 on the smallest sets. Use it when
+      accuracy matters more than a fraction of a second.
 
     On the five P6 data sets (iris, wine, moons, digits, breast cancer; see
     :func:`dante.bench_tabular.p6_tabular`) these defaults give a mean 5-fold
