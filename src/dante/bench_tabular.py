@@ -234,7 +234,19 @@ def p6_tabular(
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """A Markdown table of a :func:`p6_tabular` result (one row per data set)."""
+    """A Markdown table of a :func:`p6_tabular` result.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`p6_tabular` returned.
+
+    Returns
+    -------
+    str
+        One row per data set (accuracy, gap, fit time of each side, ratio) and
+        a last row with the P6 aggregates.
+    """
     lines = [
         "| data set | n x d | DANTE acc | MLP acc | gap (pp) | DANTE fit (s) | MLP fit (s) "
         "| ratio |",
