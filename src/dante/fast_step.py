@@ -34,6 +34,7 @@ the choice per block in ``TrainResult.stages[i]["fast_path"]``; the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -79,13 +80,25 @@ def activation_kind(module: nn.Module) -> tuple[str, float, float] | None:
     return None
 
 
+# ATen entry points called directly: the ``torch.nn.functional`` wrappers and
+# ``torch.ops`` overload packets cost 1-2 us of Python per call, which is a
+# tenth of a small block's step (50 x 10 at batch 100: ~50 us). Same kernels.
+_leaky_relu = torch._C._nn.leaky_relu
+_mse_loss = torch._C._nn.mse_loss
+_leaky_relu_backward = torch.ops.aten.leaky_relu_backward.default
+_mse_loss_backward = torch.ops.aten.mse_loss_backward.default
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.default
+_tanh_backward = torch.ops.aten.tanh_backward.default
+_vector_norm = torch.linalg.vector_norm
+
+
 def _act_forward(kind: tuple[str, float, float], z: torch.Tensor) -> torch.Tensor:
     """``phi(z)``, the same kernels as the modules' forward (a new tensor)."""
     name, a, b = kind
     if name == "grelu":
         if b == 1.0:
-            return F.leaky_relu(z, a)
-        return F.leaky_relu(z, a / b).mul_(b)
+            return _leaky_relu(z, a)
+        return _leaky_relu(z, a / b).mul_(b)
     if name == "sigmoid":
         return torch.sigmoid(z)
     if name == "tanh":
@@ -107,13 +120,13 @@ def _act_backward(
     if name == "grelu":
         neg_z = z.neg()
         if a > 0.0:
-            return torch.ops.aten.leaky_relu_backward(g, neg_z, b / a, False).mul_(a)
-        out = g - torch.ops.aten.leaky_relu_backward(g, neg_z, 0.0, False)
+            return _leaky_relu_backward(g, neg_z, b / a, False).mul_(a)
+        out = g - _leaky_relu_backward(g, neg_z, 0.0, False)
         return out.mul_(b) if b != 1.0 else out
     if name == "sigmoid":
-        return torch.ops.aten.sigmoid_backward(g, a_out)
+        return _sigmoid_backward(g, a_out)
     if name == "tanh":
-        return torch.ops.aten.tanh_backward(g, a_out)
+        return _tanh_backward(g, a_out)
     return g
 
 
@@ -166,6 +179,40 @@ class FastBlockStep:
             self.params = list(group["params"])
             self.grads = [own[id(p)] for p in self.params]
         self._one = torch.ones((), dtype=self.weight.dtype, device=self.weight.device)
+        # per layer (weight, bias, activation), bound once: the hot loop does no
+        # attribute lookups through the modules
+        self._chain = [
+            (layer.linear.weight, layer.linear.bias, kind)
+            for layer, kind in zip(self.layers, kinds, strict=True)
+        ]
+        self._mse = loss.name == "mse"
+
+    def _forward_backward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """:meth:`loss_and_grad` without the ``no_grad`` context (callers hold it)."""
+        chain = self._chain
+        if len(chain) == 1:  # the output block: no layer above it
+            weight, bias, kind = chain[0]
+            z = F.linear(x, weight, bias)
+            h = _act_forward(kind, z)
+            loss, g = self._loss_grad(h, target)
+            g = _act_backward(kind, g, z, h)
+        else:
+            zs, outs = [], []
+            h = x
+            for weight, bias, kind in chain:
+                z = F.linear(h, weight, bias)
+                h = _act_forward(kind, z)
+                zs.append(z)
+                outs.append(h)
+            loss, g = self._loss_grad(h, target)
+            for j in range(len(chain) - 1, -1, -1):
+                g = _act_backward(chain[j][2], g, zs[j], outs[j])  # delta_j = dL/dz_j
+                if j:
+                    g = torch.mm(g, chain[j][0])  # dL/da_{j-1}
+        torch.mm(g.t(), x, out=self.grad_weight)
+        if self.grad_bias is not None:
+            torch.sum(g, 0, out=self.grad_bias)
+        return loss
 
     @torch.no_grad()
     def loss_and_grad(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -185,30 +232,34 @@ class FastBlockStep:
             The loss before the step (0-dim). The gradients are left in
             ``grad_weight`` and ``grad_bias`` (overwritten on every call).
         """
-        zs, outs = [], []
-        h = x
-        for layer, kind in zip(self.layers, self.kinds, strict=True):
-            z = F.linear(h, layer.linear.weight, layer.linear.bias)
-            h = _act_forward(kind, z)
-            zs.append(z)
-            outs.append(h)
-        loss, g = self._loss_grad(h, target)
-        for j in range(len(self.layers) - 1, -1, -1):
-            g = _act_backward(self.kinds[j], g, zs[j], outs[j])  # delta_j = dL/dz_j
-            if j:
-                g = torch.mm(g, self.layers[j].linear.weight)  # dL/da_{j-1}
-        torch.mm(g.t(), x, out=self.grad_weight)
-        if self.grad_bias is not None:
-            torch.sum(g, 0, out=self.grad_bias)
-        return loss
+        return self._forward_backward(x, target)
+
+    @torch.no_grad()
+    def step(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """:meth:`loss_and_grad`, then :meth:`apply` if the loss is finite.
+
+        The trainer's step in one call (one ``no_grad`` context, one host read
+        of the loss). A NaN/Inf loss takes no step: the caller sees the value
+        and raises before anything has changed.
+
+        Returns
+        -------
+        (torch.Tensor, float)
+            The loss before the step (0-dim) and its value.
+        """
+        loss = self._forward_backward(x, target)
+        value = loss.item()
+        if math.isfinite(value):
+            self._apply()
+        return loss, value
 
     def _loss_grad(
         self, out: torch.Tensor, target: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss and ``dL/d out`` for :class:`~dante.losses.Loss` (mean reduction)."""
-        if self.loss.name == "mse":
-            loss = F.mse_loss(out, target)
-            return loss, torch.ops.aten.mse_loss_backward(self._one, out, target, _MEAN)
+        if self._mse:
+            loss = _mse_loss(out, target, _MEAN)
+            return loss, _mse_loss_backward(self._one, out, target, _MEAN)
         if out.shape[1] == 1:  # sigmoid + binary cross-entropy on one logit
             loss = F.binary_cross_entropy_with_logits(out, target)
             return loss, torch.sigmoid(out).sub_(target).div_(out.numel())
@@ -231,10 +282,36 @@ class FastBlockStep:
             The block's gradient norm ``||g||`` (also in the optimizer's
             ``last_grad_norms``, as :meth:`dante.SNGD.step` leaves it).
         """
-        opt = self.opt
-        if opt is None:
+        if self.opt is None:
             raise RuntimeError("FastBlockStep was built without an optimizer")
-        norm = opt.step_group(opt.param_groups[0], self.params, self.grads)
+        return self._apply()
+
+    def _apply(self) -> torch.Tensor:
+        """:meth:`apply` without the context. Without momentum and decay (DANTE's
+        step) it is :func:`dante.sngd.sngd_step_`'s CPU branch op for op, minus
+        its Python (argument checks, the dispatch over cases): the same norm
+        kernels, ``alpha = -lr / max(||g||, eps)`` and one fused ``p += alpha g``;
+        anything else goes through :meth:`dante.SNGD.step_group`."""
+        opt = self.opt
+        group = opt.param_groups[0]
+        if group["momentum"] != 0.0 or group["weight_decay"] != 0.0:
+            norm = opt.step_group(group, self.params, self.grads)
+        else:
+            grads = self.grads
+            foreach = group["foreach"] is not False
+            if len(grads) == 1:
+                norm = _vector_norm(grads[0])
+            elif foreach:
+                norm = _vector_norm(torch.stack(torch._foreach_norm(grads)))
+            else:
+                norm = _vector_norm(torch.stack([_vector_norm(g) for g in grads]))
+            lr = group["lr"]
+            alpha = (lr if group["maximize"] else -lr) / max(float(norm), group["eps"])
+            if foreach:
+                torch._foreach_add_(self.params, grads, alpha=alpha)
+            else:
+                for p, g in zip(self.params, grads, strict=True):
+                    p.add_(g, alpha=alpha)
         opt.last_grad_norms = [norm]
         return norm
 
