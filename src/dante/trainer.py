@@ -226,6 +226,25 @@ def _share(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a)
 
 
+def _layer_state(layer: torch.nn.Module) -> tuple[bool, list[torch.Tensor]]:
+    """A copy of what a layer's forward depends on: its mode, parameters, buffers."""
+    return layer.training, [t.detach().clone() for t in (*layer.parameters(), *layer.buffers())]
+
+
+def _same_state(layer: torch.nn.Module, state: tuple[bool, list[torch.Tensor]]) -> bool:
+    """Whether the layer is bitwise as :func:`_layer_state` copied it."""
+    training, saved = state
+    now = (*layer.parameters(), *layer.buffers())
+    return (
+        layer.training == training
+        and len(now) == len(saved)
+        and all(
+            a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+            for a, b in zip(now, saved)
+        )
+    )
+
+
 class Trainer:
     """Runs one method (DANTE, an ablation or a baseline) on one model.
 
@@ -449,6 +468,99 @@ class Trainer:
         return out
 
     @torch.no_grad()
+    def _block_inputs(self, src: torch.Tensor, prefix: Sequence[int]) -> torch.Tensor:
+        """``_outputs(src, prefix)``, sharing the frozen prefix's work across phases.
+
+        The outputs after every layer of the last prefix computed from ``src``
+        are kept (with a copy of those layers' parameters and buffers) while
+        they fit ``cache_memory_gb`` beside each other. A phase whose prefix
+        starts with layers that are bitwise unchanged since then starts from
+        the stored output of the longest such run instead of from ``src``: a
+        round-robin sweep from the output block down (``0..4`` for block 5,
+        then ``0..3`` for block 4, ...) computes the prefix's layers once per
+        round instead of once per phase, and an input-first sweep adds one
+        layer per phase. Each row goes through the same layers, chunk for
+        chunk (``_EVAL_CHUNK`` rows, the same boundaries), so the values are
+        those of ``_outputs``.
+        """
+        path = tuple(prefix)
+        layers = self.model.layers
+        cache = self.__dict__.setdefault("_prefix_cache", {})
+        entry = cache.pop(id(src), None)  # dropped unless it is stored again below
+        keep = 0
+        if entry is not None and entry["src"] is src and entry["version"] == src._version:
+            for j, li in enumerate(path[: len(entry["path"])]):
+                if entry["path"][j] != li or not _same_state(layers[li], entry["state"][j]):
+                    break
+                keep = j + 1
+        outs = entry["outs"][:keep] if entry else []
+        states = entry["state"][:keep] if entry else []
+        entry = None  # frees the stale outputs before new ones are made
+        rest = path[keep:]
+        if rest:
+            held = sum(t.nbytes for e in cache.values() for t in e["outs"])
+            widths = [layers[li].linear.out_features for li in rest]
+            need = sum(t.nbytes for t in outs) + len(src) * sum(widths) * src.element_size()
+            if held + need > self._cache_limit():  # not all of them: the final one only
+                return self._outputs(outs[-1] if outs else src, rest)
+            base = outs[-1] if outs else src
+            outs = outs + self._outputs_each(base, rest)
+            states = states + [_layer_state(layers[li]) for li in rest]
+        cache[id(src)] = {
+            "src": src,
+            "version": src._version,
+            "path": path,
+            "outs": outs,
+            "state": states,
+        }
+        return outs[-1]
+
+    def _outputs_each(self, H: torch.Tensor, path: Sequence[int]) -> list[torch.Tensor]:
+        """The output after each layer of ``path``, computed as :meth:`_outputs`
+        computes the last one (the same chunks, layer after layer)."""
+        layers = self.model.layers
+        if len(H) <= _EVAL_CHUNK:
+            outs = []
+            h = H
+            for li in path:
+                h = layers[li](h)
+                outs.append(h)
+            return outs
+        pages = self._pages_of(H)
+        outs = []
+        for i in range(0, len(H), _EVAL_CHUNK):
+            part = H[i : i + _EVAL_CHUNK]
+            h = part
+            for j, li in enumerate(path):
+                h = layers[li](h)
+                if not i:
+                    outs.append(h.new_empty((len(H), *h.shape[1:])))
+                outs[j][i : i + _EVAL_CHUNK] = h
+            pages.tick(part.nbytes)
+        pages.release()
+        return outs
+
+    def _drop_stale_inputs(self, block: tuple[int, ...]) -> None:
+        """Free the stored prefix outputs from the first layer of ``block`` on
+        (it has just been trained: they can never be reused)."""
+        cache = self.__dict__.get("_prefix_cache")
+        if not cache:
+            return
+        for key in list(cache):
+            e = cache[key]
+            cut = next((j for j, li in enumerate(e["path"]) if li in block), None)
+            if cut is None:
+                continue
+            if cut == 0:
+                del cache[key]
+            else:
+                e["path"], e["outs"], e["state"] = (
+                    e["path"][:cut],
+                    e["outs"][:cut],
+                    e["state"][:cut],
+                )
+
+    @torch.no_grad()
     def _split_metrics(
         self, H: torch.Tensor, path: Sequence[int], data: _Data, prefix: str
     ) -> dict[str, float]:
@@ -584,6 +696,12 @@ class Trainer:
     def _clock(self) -> float:
         return time.perf_counter() - self._t0 - self._eval_seconds
 
+    def _cache_limit(self) -> float:
+        """Bytes the trainer may hold in block-input caches (``cache_memory_gb``,
+        by default a quarter of the physical memory)."""
+        gb = self.config.cache_memory_gb
+        return gb * 2**30 if gb is not None else _physical_memory() / 4
+
     def _input_mode(
         self, prefix: Sequence[int], stage_in: torch.Tensor, stage_in_test: torch.Tensor | None
     ) -> str:
@@ -599,11 +717,7 @@ class Trainer:
         width = self.model.layers[prefix[-1]].linear.out_features
         rows = len(stage_in) + (len(stage_in_test) if stage_in_test is not None else 0)
         need = rows * width * stage_in.element_size()
-        limit = (
-            cfg.cache_memory_gb * 2**30
-            if cfg.cache_memory_gb is not None
-            else _physical_memory() / 4
-        )
+        limit = self._cache_limit()
         if need > limit:
             _log.info(
                 "block input cache of %.2f GB exceeds %.2f GB: streaming minibatches",
@@ -630,10 +744,10 @@ class Trainer:
         mode = self._input_mode(prefix, stage_in, stage_in_test if full_model_stage else None)
         self._stage_info["inputs"][" ".join(map(str, block))] = mode
         recompute = mode in ("streamed", "recomputed")
-        H = self._outputs(stage_in, prefix) if mode == "cached" else stage_in
+        H = self._block_inputs(stage_in, prefix) if mode == "cached" else stage_in
         H_test = None
         if full_model_stage and stage_in_test is not None and not recompute:
-            H_test = self._outputs(stage_in_test, prefix) if prefix else stage_in_test
+            H_test = self._block_inputs(stage_in_test, prefix) if prefix else stage_in_test
         opt = self._optimizer_for(stage, block, suffix, len(H))
         if isinstance(opt, OutputSolver):
             self._solve_output(stage, round_, block, opt, H, H_test, stage_target, prefix,
@@ -674,6 +788,30 @@ class Trainer:
         # bytes of a memory map a random row can make resident: the kernel maps
         # a whole fault-around window (64 KiB by default) per page fault
         row_bytes = H[0].nbytes + FAULT_AROUND
+        tick = pages.tick if pages.active else None
+        callbacks = self.callbacks
+        pos = self._pos
+        every = self._checkpoint_every
+        single = world.size == 1
+        fast_step = fast.step if fast is not None else None
+        # Inputs in memory (not a memory map), one process, no per-step prefix:
+        # gather each epoch's permuted rows once into one buffer and read
+        # contiguous slices (the same rows per step as two index_selects per
+        # minibatch, without their per-step dispatch), if the copy fits the
+        # cache budget beside the stored prefix outputs (_block_inputs).
+        cache = self.__dict__.get("_prefix_cache") or {}
+        stored = [t for e in cache.values() for t in e["outs"]]
+        held = sum(t.nbytes for t in stored)
+        if mode == "cached" and not any(t is H for t in stored):
+            held += H.nbytes
+        whole = (
+            single
+            and not recompute
+            and not custom
+            and not pages.active
+            and held + H.nbytes + stage_target.nbytes <= self._cache_limit()
+        )
+        H_perm = T_perm = None
         try:
             for epoch in range(epochs):
                 first = 0
@@ -681,48 +819,64 @@ class Trainer:
                     if epoch < self._resume["epoch"]:
                         continue
                     first = self._resume_here()
-                self._pos.update(epoch=epoch, batch=first)
+                pos.update(epoch=epoch, batch=first)
                 self._epoch_rng = self._generator.get_state()
-                # one permutation per epoch; each minibatch gathers its rows
-                # (never a permuted copy of the whole input: it may be a
-                # memory map larger than RAM)
+                # one permutation per epoch; without `whole` each minibatch
+                # gathers its rows (never a permuted copy of the whole input:
+                # it may be a memory map larger than RAM)
                 perm = torch.randperm(n, generator=self._generator).to(self.device)
+                if whole:  # the whole permutation, also on resume (same slices)
+                    if H_perm is None:
+                        H_perm = torch.index_select(H, 0, perm)
+                        T_perm = torch.index_select(stage_target, 0, perm)
+                    else:
+                        torch.index_select(H, 0, perm, out=H_perm)
+                        torch.index_select(stage_target, 0, perm, out=T_perm)
                 for start in range(first * m, n, m):
                     if limit is not None and budget.weights_updated + n_block > limit:
                         raise _BudgetExhausted
-                    idx = perm[start : start + m]
-                    n_global = len(idx)
-                    idx = world.shard(idx)  # this rank's slice of the global minibatch
-                    xb = H.index_select(0, idx)
-                    tb = stage_target.index_select(0, idx)
-                    pages.tick(row_bytes * len(idx))
-                    if recompute:
-                        with torch.no_grad():
-                            xb = model.forward_path(xb, prefix)
-                    if custom:
-                        loss = opt.train_step(xb, tb, idx)
-                    elif fast is not None:
-                        loss = fast.loss_and_grad(xb, tb)
+                    if whole:
+                        xb = H_perm[start : start + m]
+                        tb = T_perm[start : start + m]
+                        n_global = len(xb)
                     else:
-                        opt.zero_grad(set_to_none=True)
-                        loss = loss_fn(model.forward_path(xb, suffix), tb)
-                        if world.size > 1:
-                            # sum the ranks' scaled gradients BEFORE the solver's one norm
-                            loss.backward()
-                            loss = world.allreduce_grads_(block_params, loss, len(idx) / n_global)
-                    # one host read of the loss (isfinite on the tensor would
-                    # launch three kernels and still sync)
-                    bad = loss.item()
+                        idx = perm[start : start + m]
+                        n_global = len(idx)
+                        if not single:
+                            idx = world.shard(idx)  # this rank's slice of the global minibatch
+                        xb = H.index_select(0, idx)
+                        tb = stage_target.index_select(0, idx)
+                        if tick is not None:
+                            tick(row_bytes * len(idx))
+                        if recompute:
+                            with torch.no_grad():
+                                xb = model.forward_path(xb, prefix)
+                    if fast_step is not None:
+                        # loss, gradient and SNGD step; no step when the loss is NaN/Inf
+                        loss, bad = fast_step(xb, tb)
+                    else:
+                        if custom:
+                            loss = opt.train_step(xb, tb, idx)
+                        else:
+                            opt.zero_grad(set_to_none=True)
+                            loss = loss_fn(model.forward_path(xb, suffix), tb)
+                            if not single:
+                                # sum the ranks' scaled gradients BEFORE the solver's one norm
+                                loss.backward()
+                                loss = world.allreduce_grads_(
+                                    block_params, loss, len(idx) / n_global
+                                )
+                        # one host read of the loss (isfinite on the tensor would
+                        # launch three kernels and still sync)
+                        bad = loss.item()
                     if not math.isfinite(bad):
                         raise NonFiniteLossError(
                             f"training loss became {bad} at step {budget.steps + 1} "
                             f"(stage {stage.name!r}, block {list(block)}); the step was not "
                             f"taken. Lower lr (now {cfg.lr}) or rescale the data."
                         )
-                    if fast is not None:
-                        fast.apply()
-                    elif not custom:
-                        if world.size == 1:
+                    if fast_step is None and not custom:
+                        if single:
                             loss.backward()
                         opt.step()
                     acc[0] += bad
@@ -730,10 +884,11 @@ class Trainer:
                     budget.steps += 1
                     budget.weights_updated += n_block
                     budget.samples_seen += n_global
-                    for cb in self.callbacks:
-                        cb.on_step(self, loss)
-                    self._pos["batch"] += 1
-                    if self._checkpoint_every and budget.steps % self._checkpoint_every == 0:
+                    if callbacks:
+                        for cb in callbacks:
+                            cb.on_step(self, loss)
+                    pos["batch"] += 1
+                    if every and budget.steps % every == 0:
                         self._save_checkpoint(completed=False)
                 self._epoch += 1
                 if epoch < epochs - 1:
@@ -755,6 +910,7 @@ class Trainer:
             raise
         finally:
             pages.release()
+            self._drop_stale_inputs(block)
             budget.wall_seconds = self._clock()
             self._set_trainable(None)
             for cb in self.callbacks:
