@@ -181,6 +181,13 @@ def p3_prefix_cache(
     cached_flops = sum(_layer_flops(sizes, batch, k) for k in range(L))
     prefix_flops = sum(2.0 * batch * sizes[i] * sizes[i + 1] for k in range(L) for i in range(k))
     out["flop_bound"] = (cached_flops + prefix_flops) / cached_flops
+    # ... if building the cache were free. A sweep builds it: one forward pass of
+    # layers 0..L-2 over the rows (the trainer keeps every layer's output of the
+    # first phase's prefix, the output block's, for the phases below it), which
+    # per row of a minibatch costs the matmuls below; the sweep's FLOP ratio then
+    out["sweep_flop_ratio"] = (cached_flops + prefix_flops) / (
+        cached_flops + sum(2.0 * batch * sizes[i] * sizes[i + 1] for i in range(L - 1))
+    )
     out["max_weight_difference"] = max(
         float((a - b).abs().max()) for a, b in zip(weights[True], weights[False], strict=True)
     )
