@@ -63,6 +63,10 @@ def test_train_autoencoder_reconstruction(tmp_path, capsys):
         (["train", "--dataset", "no_such_set"], "dataset"),
         (["train", "--dataset", "/nonexistent/file.csv"], "file.csv"),
         (["reproduce", "no_such_experiment"], "experiment"),
+        (["train", "--lr-schedule", "weekly"], "lr_schedule"),
+        (["train", "--lr-schedule-options", "{gamma: 1}"], "--lr-schedule-options"),
+        (["train", "--lr-schedule", "step", "--lr-schedule-options", '{"g": 1}'], "options"),
+        (["train", "--output-solver", "newton"], "--output-solver"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, needle, capsys, tmp_path):
@@ -92,8 +96,34 @@ def test_reproduce_all_quick_smoke(tmp_path, capsys):
     out, md = tmp_path / "quick", tmp_path / "RESULTS.md"
     assert main(["reproduce", "all", "--quick", "--out", str(out), "--results-md", str(md)]) == 0
     text = md.read_text()
-    for name in ("fig2", "fig5", "fig6", "fig7", "fig8", "fig9", "table1", "table2", "table3",
-                 "table4"):
+    for name in (
+        "fig2",
+        "fig5",
+        "fig6",
+        "fig7",
+        "fig8",
+        "fig9",
+        "table1",
+        "table2",
+        "table3",
+        "table4",
+    ):
         assert f"## {name}:" in text
         assert (out / f"{name}.json").exists()
     assert (tmp_path / "figures" / "fig9_mnist__32_reconstructions.png").exists()
+
+
+def test_train_with_schedule_and_output_solver_reaches_the_run(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--out", str(out), "--quiet", "--no-plot", "--loss", "ce",
+            "--methods", "dante,sgd", "--lr", "0.3", "--max-alternations", "3",
+            "--lr-schedule", "exponential", "--lr-schedule-options", '{"gamma": 0.5}',
+            "--output-solver", "lbfgs"]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    dante = metrics["methods"]["dante"]
+    assert dante["config"]["lr_schedule"] == "exponential"
+    assert dante["config"]["output_solver"] == "lbfgs"
+    # the baseline gets the schedule (per epoch) but not DANTE's output solver
+    assert metrics["methods"]["sgd"]["config"]["output_solver"] is None
+    assert metrics["methods"]["sgd"]["config"]["lr_schedule"] == "exponential"

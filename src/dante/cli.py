@@ -100,6 +100,26 @@ def _add_train_parser(sub: Any) -> None:
         default=DEFAULT_BATCH,
         help="minibatch size (default: 32, clipped with a warning to a smaller training set)",
     )
+    p.add_argument(
+        "--lr-schedule",
+        default="constant",
+        help="step-size control per alternation (per epoch for the baselines): constant "
+        "(the paper), step, exponential, cosine, plateau, theory, or a "
+        "torch.optim.lr_scheduler class name (docs/SOLVERS.md); every method",
+    )
+    p.add_argument(
+        "--lr-schedule-options",
+        type=_json_object("--lr-schedule-options"),
+        default={},
+        help="the schedule's options as JSON, e.g. '{\"gamma\": 0.5}'",
+    )
+    p.add_argument(
+        "--output-solver",
+        default=None,
+        choices=["ridge", "lbfgs"],
+        help="solve DANTE's output layer on its cached features outright: ridge (closed "
+        "form; identity output, mse) or lbfgs (default: SNGD like every block, the paper)",
+    )
     p.add_argument("--t-sngd", type=int, default=5, help="solver epochs per block (paper: 5)")
     p.add_argument("--t-am", type=int, default=2, help="minimum alternations")
     p.add_argument("--tol", type=float, default=1e-4, help="stop when |f_t - f_{t-1}| < tol")
@@ -153,6 +173,23 @@ def _add_train_parser(sub: Any) -> None:
         "sub-folder per method; needs pip install 'dante-nn[tensorboard]'",
     )
     p.set_defaults(func=_cmd_train_in_folder)
+
+
+def _json_object(flag: str):
+    """argparse type: a JSON object, or an error naming ``flag``."""
+
+    def parse(text: str) -> dict[str, Any]:
+        import json
+
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"{flag} must be a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise argparse.ArgumentTypeError(f"{flag} must be a JSON object, got {text!r}")
+        return value
+
+    return parse
 
 
 def _load_dataset(args: argparse.Namespace):
@@ -295,6 +332,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reading=args.reading,
         finetune_epochs=args.finetune_epochs,
         momentum=args.momentum,
+        lr_schedule=args.lr_schedule,
+        lr_schedule_options=args.lr_schedule_options,
     )
     # validate every method's configuration before any training starts
     configs = {}
@@ -302,7 +341,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lr = args.lr if m in _DANTE_FAMILY else args.baseline_lr
         schedule = args.schedule if m in _DANTE_FAMILY else None
         with lr_flag_named(m):
-            configs[m] = make_config(method=m, lr=lr, schedule=schedule, **common)
+            out_solver = args.output_solver if m in _DANTE_FAMILY else None
+            configs[m] = make_config(
+                method=m, lr=lr, schedule=schedule, output_solver=out_solver, **common
+            )
         check_parallel_solver(configs[m].resolved_solver, world.size, f"--methods {m}: solver")
     n_params = sum(p.numel() for p in template.parameters())
     out_dir = args.run_folder.path

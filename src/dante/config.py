@@ -370,4 +370,6 @@ def make_config(config: TrainConfig | None = None, **overrides: Any) -> TrainCon
         ):
             hint = f" (expected {expected_type(field.annotation)})"
         msg = msg.removeprefix("Value error, ")
+        if not err["loc"]:  # a check across fields: its message names them
+            raise ValueError(msg) from None
         raise ValueError(f"invalid {loc}={bad!r}: {msg}{hint}") from None
