@@ -1,6 +1,7 @@
 """Core-hours a bundled spec costs under its own protocol (docs/COMPUTE.md).
 
     python docs/compute_estimate.py [NAME ...]      # default: every bundled spec
+    python docs/compute_estimate.py --measured      # what the per-unit files record
 
 Per (cell, method), in backprop-epoch equivalents ``E`` (the cell's budget):
 ``runs = n + n * [paper_lr] + 0.9 * (fraction * g + keep * sel_seeds)``, the
@@ -8,7 +9,8 @@ selection term only when the grid has more than one rate and, with
 ``share_by: dataset_depth``, only in the first cell of its share group; ``n``
 the cell's seed count, ``g`` the grid size plus one expected edge extension.
 ``cost = runs * E * (CPU s per equivalent of the family) * (n_train * n_params)
-/ (the family's reference)``. The CPU seconds are COMPUTE.md's measurements;
+/ (the family's reference)``. The seconds are COMPUTE.md's second measurement
+(one torch thread per process, two processes on two cores);
 AM-Adam and ADMM are counted at 3x SGD. Loads the small data sets to read
 their sizes; specs whose data is missing count 0 for those cells.
 """
@@ -23,9 +25,9 @@ from dante.experiments.training import cells
 
 #: family -> (n_params of the reference network, {"dante"|"sgd": CPU s per equivalent})
 FAMILIES = {
-    "shallow": (79_510, {"dante": 8.0, "sgd": 8.4}),  # 784-100-10
-    "deep": (817_260, {"dante": 105.0, "sgd": 42.0}),  # 784-600-400-200-100-50-10
-    "autoencoder": (942_184, {"dante": 87.0, "sgd": 30.0}),  # 784-600-784
+    "shallow": (79_510, {"dante": 0.35, "sgd": 0.36}),  # 784-100-10
+    "deep": (817_260, {"dante": 13.0, "sgd": 5.2}),  # 784-600-400-200-100-50-10
+    "autoencoder": (942_184, {"dante": 6.6, "sgd": 4.6}),  # 784-600-784
 }
 REFERENCE_N_TRAIN = 60_000
 IMAGES = {"mnist": (784, 10, 60_000), "fashion_mnist": (784, 10, 60_000)}
@@ -82,7 +84,37 @@ def core_hours(spec) -> float:
     return total / 3600
 
 
+def measured(results: str = "results") -> dict[str, tuple[int, float]]:
+    """Per spec with per-unit files: (runs recorded, core-hours they took), from
+    the ``seconds`` of selection runs and ``total_seconds`` of seed runs."""
+    import json
+    from pathlib import Path
+
+    def seconds(x) -> float:
+        if isinstance(x, dict):
+            if "total_seconds" in x:
+                return float(x["total_seconds"])
+            if isinstance(x.get("seconds"), (int, float)):
+                return float(x["seconds"])
+            return sum(seconds(v) for v in x.values())
+        if isinstance(x, list):
+            return sum(seconds(v) for v in x)
+        return 0.0
+
+    out: dict[str, tuple[int, float]] = {}
+    for spec_dir in sorted(p for p in Path(results).iterdir() if p.is_dir()):
+        files = [f for f in spec_dir.rglob("*.json") if f.parent != spec_dir]
+        total = sum(seconds(json.loads(f.read_text())) for f in files)
+        out[spec_dir.name] = (len(files), total / 3600)
+    return out
+
+
 def main(names: list[str]) -> None:
+    if names == ["--measured"]:
+        print("| spec | unit files | core-hours measured |\n|---|---:|---:|")
+        for name, (n, hours) in measured().items():
+            print(f"| {name} | {n} | {hours:.2f} |")
+        return
     rows = sorted((core_hours(load_spec(n)), n) for n in names or list_experiments())
     cumulative = 0.0
     for hours, name in rows:
