@@ -1,6 +1,44 @@
 """Benchmark bookkeeping (speed itself is measured by `dante bench`, never asserted here)."""
 
-from dante.bench import _layer_flops, write_performance_md
+from dante.bench import write_performance_md
+from dante.bench.common import _layer_flops
+
+
+def _summary(seconds, passes, per_pass, best, **extra):
+    return {
+        "seconds": seconds,
+        "passes_to_target": passes,
+        "seconds_per_pass": per_pass,
+        "best_accuracy": best,
+        "final_accuracy": best,
+        "solvers_to_target": None,
+        **extra,
+    }
+
+
+def _p1(loss, dante_seconds, passes, target=0.98):
+    """A P1 result as :func:`dante.bench.p1.p1_time_to_accuracy` returns it."""
+    sgd = _summary(10.0, 20.0, 0.5, target, lr=0.3, grid=[0.1, 0.3, 1.0])
+    adam = _summary(None, None, 0.7, 0.97, lr=0.001, grid=[0.0003, 0.001, 0.003])
+    paper = _summary(40.0, 60.0, 0.66, 0.981, lr=0.1, grid=[0.03, 0.1, 0.3])
+    config = {"method": "dante", "t_sngd": 1, "lr_schedule": "cosine", "output_solver": "lbfgs"}
+    best = _summary(dante_seconds, passes, 0.6, 0.981, lr=0.3, grid=[0.1, 0.3, 1.0])
+    best["config"] = config
+    return {
+        "loss": loss,
+        "epochs": 20,
+        "n_train": 60000,
+        "batch": 100,
+        "target_accuracy": target,
+        "sgd": sgd,
+        "adam": adam,
+        "paper": paper,
+        "dante": best,
+        "dante_over_sgd": None if dante_seconds is None else dante_seconds / 10.0,
+        "paper_over_sgd": 4.0,
+        "adam_over_sgd": None,
+        "dante_over_adam": None,
+    }
 
 
 def test_layer_flops_hand_count():
@@ -47,29 +85,7 @@ def test_performance_md_is_generated_from_measurements(tmp_path):
                 },
             ],
         },
-        "p1": [
-            {
-                "loss": "mse",
-                "epochs": 20,
-                "target_accuracy": 0.98,
-                "dante_over_sgd": 1.5,
-                "dante_seconds": 15.0,
-                "sgd_seconds": 10.0,
-                "adam_seconds": None,
-                "dante_over_adam": None,
-                "sgd_lr": 0.3,
-                "dante_lr": 0.1,
-                "adam_lr": 0.001,
-                "sgd_epochs_to_target": 20.0,
-                "dante_epochs_to_target": 25.0,
-                "adam_epochs_to_target": None,
-                "sgd_seconds_per_epoch": 0.5,
-                "dante_seconds_per_epoch": 0.6,
-                "adam_seconds_per_epoch": 0.7,
-                "dante_best_accuracy": 0.981,
-                "adam_best_accuracy": 0.97,
-            },
-        ],
+        "p1": [_p1("mse", dante_seconds=15.0, passes=25.0)],
         "notes": ["a note"],
     }
     path = tmp_path / "PERFORMANCE.md"
@@ -81,9 +97,8 @@ def test_performance_md_is_generated_from_measurements(tmp_path):
     # the worst run decides the memory goal; the modes are named
     assert "| 2.50 GiB (cache_memory_gb=default: block 1 cached" in text
     assert "< 2 GiB | no |" in text
-    # P1 split into passes and cost per pass: 25/20 passes, 0.6/0.5 cost
-    assert "(1.25x)" in text and "costs 1.20x an SGD pass" in text
-    assert "| mse | dante | 0.1 | 15 s | 25 |" in text
+    # P1 detail: each method's rate (at the grid's edge or not), grid, time, passes
+    assert "| mse | DANTE (best) | 0.3 | 0.1, 0.3, 1 | 15 s | 25 | 0.6 s | 0.981 |" in text
 
 
 def test_fixed_cost_fit_recovers_a_known_affine_cost():
@@ -137,7 +152,8 @@ def test_bench_report_only_rerenders_and_skip_keeps_earlier_parts(tmp_path, monk
         "max_weight_difference": 0.0,
     }
     monkeypatch.setattr(bench, "p3_prefix_cache", lambda **kw: p3)
-    argv = ["bench", "--skip", "p1,p2,p4,memmap,profile", "--json", str(js), "--out", str(md)]
+    skip = "p1,p2,p4,memmap,profile,p5,p6"
+    argv = ["bench", "--skip", skip, "--json", str(js), "--out", str(md)]
     assert main(argv) == 0
     kept = json.loads(js.read_text())
     assert kept["p4"]["by_n"] == raw["p4"]["by_n"] and kept["p3"] == p3
@@ -145,3 +161,106 @@ def test_bench_report_only_rerenders_and_skip_keeps_earlier_parts(tmp_path, monk
     none = str(tmp_path / "none.json")
     assert main(["bench", "--report-only", "--json", none, "--out", str(md)]) == 2
     assert "--report-only: no measurements" in capsys.readouterr().err
+
+
+def _p5():
+    """A P5 result as :func:`dante.bench.p5.p5_am_adam` returns it (curves left out)."""
+
+    def run(best, final, wall, to_target, **extra):
+        return {"best_accuracy": best, "final_accuracy": final, "wall_seconds": wall,
+                "time_to_target": to_target, "curve": [], **extra}  # fmt: skip
+
+    settings = {"name": "bn", "batch_norm": True, "activation": "relu", "lr": 0.3}
+    return {
+        "dataset": "mnist",
+        "n_train": 60000,
+        "n_test": 10000,
+        "epochs": 50,
+        "target": 0.984,
+        "peer": run(0.9841, 0.9838, 300.0, 280.0),
+        "dante": {
+            "bn": run(
+                0.985, 0.985, 90.0, 90.0, settings=settings, fraction_of_peer=0.3, goal_met=True
+            ),
+            "plain": run(
+                0.975,
+                0.975,
+                400.0,
+                None,
+                settings={"name": "plain"},
+                fraction_of_peer=None,
+                goal_met=False,
+            ),
+        },  # fmt: skip
+        "goal_met": True,
+    }
+
+
+def _p6(gap, ratio):
+    side = {"accuracy": 0.95, "accuracy_std": 0.01, "fold_accuracy": [0.95], "fit_seconds": 0.1}
+    row = {"n_samples": 150, "n_features": 4, "n_classes": 3, "dante": side, "mlp": side,
+           "accuracy_gap_pp": gap, "fit_time_ratio": ratio}  # fmt: skip
+    return {
+        "datasets": {"iris": row},
+        "mean_accuracy": {"dante": 0.95, "mlp": 0.95 - gap / 100},
+        "accuracy_gap_pp": gap,
+        "median_fit_time_ratio": ratio,
+        "goal": {"accuracy_gap_pp": -0.5, "fit_time_ratio": 1.0},
+        "met": {"accuracy": gap >= -0.5, "fit_time": ratio <= 1.0, "both": False},
+        "cv": 5,
+        "seed": 0,
+    }
+
+
+def test_performance_md_renders_p1_p5_p6(tmp_path):
+    machine = {"cores": 2, "cpu": "x", "torch": "t", "threads": 2, "blas": "mkl"}
+    results = {
+        "machine": machine,
+        "device": "cpu",
+        # met (0.4 <= 0.5) for mse, not reached (None) for cross-entropy
+        "p1": [_p1("mse", 4.0, 8.0), _p1("cross_entropy", None, None)],
+        "p5": _p5(),
+        "p6": _p6(gap=0.3, ratio=1.7),  # accuracy met, fit time not
+        "measured": {
+            "p1": {"at": "2025-01-02T03:04:05Z", "device": "cpu", "threads": 2},
+            "p5": {"at": "2025-01-03T00:00:00Z", "device": "cpu", "threads": 1},
+        },
+    }
+    path = tmp_path / "PERFORMANCE.md"
+    write_performance_md(results, path)
+    text = path.read_text()
+    head = "P1 time to SGD's 20-epoch accuracy (0.9800)"
+    assert (
+        f"| {head}, mse: best DANTE / SGD | 0.4 (best DANTE 4 s, SGD 10 s) | <= 0.5 | yes |" in text
+    )
+    assert f"{head}, mse: paper-faithful DANTE / SGD | 4 (" in text
+    assert f"{head}, cross_entropy: best DANTE / SGD | not reached (best DANTE not reached" in text
+    assert (
+        "cross_entropy: best DANTE / Adam | not reached (Adam not reached) | <= 0.5 | no |" in text
+    )
+    assert (
+        "| cross_entropy | DANTE (best) | 0.3 | 0.1, 0.3, 1 | not reached | not reached |" in text
+    )
+    assert "output_solver=lbfgs" in text  # the best configuration, from the results
+    # P5: the best DANTE run decides the row; the other shows "not reached"
+    assert "best of 2 DANTE settings: bn) | 0.3 (DANTE 90 s, AM-Adam 300 s; " in text
+    assert "best accuracy AM-Adam 0.9841, DANTE 0.9850) | <= 1/3 | yes |" in text
+    assert "| plain |  | 0.9750 | 0.9750 | 400 | not reached | not reached |" in text
+    assert "| AM-Adam (peer) | MNIST_DEFAULTS | 0.9841 | 0.9838 | 300 | 280 s | |" in text
+    # P6: both figures, goal and met? from the results
+    assert "| +0.30 pp (DANTE 0.9500, MLP 0.9470) | >= -0.5 pp | yes |" in text
+    assert "| 1.70 | <= 1 | no |" in text
+    assert "| iris | 150 x 4 | 0.9500 | 0.9500 | +0.30 |" in text
+    # P1 and P5 ran with different thread counts: the header names each part's
+    assert "p1 `cpu`, 2 threads; p5 `cpu`, 1 thread; p6 `cpu`, 2 threads" in text
+    assert "p1 2025-01-02 03:04:05 UTC; p5 2025-01-03 00:00:00 UTC; p6 undated" in text
+
+
+def test_bench_skip_rejects_an_unknown_part(tmp_path, capsys):
+    from dante.cli import main
+
+    argv = ["bench", "--skip", "p1,p7", "--json", str(tmp_path / "r.json")]
+    assert main([*argv, "--out", str(tmp_path / "P.md")]) == 2
+    err = capsys.readouterr().err
+    assert "--skip: unknown parts ['p7']" in err and "p5, p6" in err
+    assert not (tmp_path / "P.md").exists()  # nothing measured

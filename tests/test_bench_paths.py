@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from dante import bench
+from dante.bench.profile import _tree_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +34,9 @@ def test_profiled_source_file_is_recorded_relative_to_its_tree(tmp_path):
     f = tree / "src" / "dante" / "__init__.py"
     f.parent.mkdir(parents=True)
     f.write_text("")
-    assert bench._tree_path(str(f), tree, ".") == "./src/dante/__init__.py"
-    assert bench._tree_path(str(f), tree, "7b57b00:") == "7b57b00:src/dante/__init__.py"
-    outside = bench._tree_path(str(f), tmp_path / "elsewhere", ".")
+    assert _tree_path(str(f), tree, ".") == "./src/dante/__init__.py"
+    assert _tree_path(str(f), tree, "7b57b00:") == "7b57b00:src/dante/__init__.py"
+    outside = _tree_path(str(f), tmp_path / "elsewhere", ".")
     assert not os.path.isabs(outside) and str(tmp_path) not in outside, outside
 
 

@@ -1,4 +1,4 @@
-"""Goal P6 benchmark (dante.bench_tabular): DanteClassifier against
+"""Goal P6 benchmark (dante.bench.p6): DanteClassifier against
 MLPClassifier side by side, both at their defaults, on the same folds."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dante.bench_tabular import (
+from dante.bench.p6 import (
     P6_DATASETS,
     TUNING_SETS,
     format_table,

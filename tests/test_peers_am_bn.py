@@ -239,7 +239,7 @@ def test_am_adam_bn_learns_digits():
 
 def test_p5_benchmark_smoke_run():
     """``p5_am_adam`` on digits: both methods train, times exclude evaluation."""
-    from dante.bench_peer import p5_am_adam
+    from dante.bench.p5 import p5_am_adam
 
     runs = [{"name": "bn", "batch_norm": True, "activation": "relu", "lr": 0.1, "t_sngd": 1}]
     r = p5_am_adam(dataset="digits", epochs=3, dante_runs=runs, target=0.5, threads=1)

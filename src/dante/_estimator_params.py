@@ -169,7 +169,7 @@ _DEFAULTS_NOTES = """\
     ``lr=0.01``, ``batch_size`` ``min(32, n)`` and ``max_alternations=10``,
     not re-tuned). They were chosen by 5-fold cross-validation after a
     ``StandardScaler`` on seven data sets that are *not* those of goal P6
-    (:data:`dante.bench_tabular.TUNING_SETS`: ionosphere, vehicle, svmguide4,
+    (:data:`dante.bench.p6.TUNING_SETS`: ionosphere, vehicle, svmguide4,
     four ``make_classification`` problems). Figures are mean accuracies over
     the seven with folds seeded 0-1 (after a slash: seeds 2-4); those marked
     "six sets" come from an earlier round without ``clf_small``, where these
@@ -203,7 +203,7 @@ _DEFAULTS_NOTES = """\
       accuracy matters more than a fraction of a second.
 
     On the five P6 data sets (iris, wine, moons, digits, breast cancer; see
-    :func:`dante.bench_tabular.p6_tabular`) these defaults give a mean 5-fold
+    :func:`dante.bench.p6.p6_tabular`) these defaults give a mean 5-fold
     accuracy of 0.958 against ``MLPClassifier``'s 0.949 (folds seeded 0; seeds
     1 and 2: +0.2 and +0.8 points), fitting about 3x faster (median ratio
     0.30-0.34, also with ``MLPClassifier``'s BLAS held to one thread).

@@ -538,7 +538,10 @@ def _add_bench_parser(sub: Any) -> None:
     p.add_argument("--out", default="docs/PERFORMANCE.md")
     p.add_argument("--json", default="benchmarks/results.json", help="raw measurements")
     p.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: p1,p2,p3,p4,memmap,profile"
+        "--skip",
+        default="",
+        help="comma-separated parts to skip (each keeps its numbers from --json): "
+        "p1,p2,p3,p4,memmap,profile,p5,p6",
     )
     p.add_argument(
         "--baseline",
@@ -569,15 +572,50 @@ def _read_bench_json(path: str) -> dict[str, Any] | None:
     return data
 
 
+def _bench_parts(args: argparse.Namespace) -> dict[str, tuple[str, str, Any]]:
+    """Per ``dante bench`` part: what it prints, the device it measures and how."""
+    from . import bench
+
+    quick, dev = args.quick, args.device
+
+    def p1() -> list[dict[str, Any]]:
+        out = []
+        for loss in ("mse", "cross_entropy"):
+            print(f"P1 time to accuracy ({loss}) ...", flush=True)
+            kw = {"epochs": 2, "n_train": 2000} if quick else {}
+            out.append(bench.p1_time_to_accuracy(loss, device=dev, **kw))
+        return out
+
+    p4 = {"ns": (500, 1000, 2000), "widths": (32, 64, 128), "width_n": 1000} if quick else {}
+    p5 = {"n_train": 2000, "n_test": 2000, "epochs": 2} if quick else {}
+    p6 = {"datasets": ("iris", "wine"), "cv": 2} if quick else {}
+    baseline = args.baseline or None
+    return {  # in the order they run; P4, its memory map, the profile, P5, P6 run on the CPU
+        "profile": ("step profile, before / after", "cpu", lambda: bench.profile_before_after(
+            baseline, n=2000 if quick else 10000)),
+        "p2": ("P2 hardware efficiency", dev, lambda: bench.p2_hardware_efficiency(
+            device=dev, n=2000 if quick else 10000)),
+        "p3": ("P3 frozen-prefix cache", dev, lambda: bench.p3_prefix_cache(
+            device=dev, n=1000 if quick else 10000)),
+        "p4": ("P4 scaling", "cpu", lambda: bench.p4_scaling(**p4)),
+        "memmap": ("P4 memory-mapped 1M x 784", "cpu", lambda: bench.p4_memmap(
+            n=20_000 if quick else 1_000_000)),
+        "p1": ("", dev, p1),
+        "p5": ("P5 DANTE vs the AM-Adam peer", "cpu", lambda: bench.p5_am_adam(**p5)),
+        "p6": ("P6 DanteClassifier vs MLPClassifier", "cpu", lambda: bench.p6_tabular(**p6)),
+    }  # fmt: skip
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
     from . import bench
     from .reporting import write_json
 
-    parts = {"p1", "p2", "p3", "p4", "memmap", "profile"}
     skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
-    bad = skip - parts
+    bad = skip - set(bench.PARTS)
     if bad:
-        raise ValueError(f"--skip: unknown parts {sorted(bad)}; use {', '.join(sorted(parts))}")
+        raise ValueError(f"--skip: unknown parts {sorted(bad)}; use {', '.join(bench.PARTS)}")
     previous = _read_bench_json(args.json)
     if args.report_only:
         if previous is None:
@@ -589,50 +627,31 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         bench.write_performance_md(previous, args.out)
         print(f"wrote {args.out} from {args.json}")
         return 0
-    results: dict[str, Any] = {"machine": bench.machine_info(), "device": args.device, "notes": []}
-    if "profile" not in skip:
-        print("step profile, before / after ...", flush=True)
-        results["profile"] = bench.profile_before_after(
-            args.baseline or None, n=2000 if args.quick else 10000
-        )
-    if "p2" not in skip:
-        print("P2 hardware efficiency ...", flush=True)
-        results["p2"] = bench.p2_hardware_efficiency(
-            device=args.device, n=2000 if args.quick else 10000
-        )
-    if "p3" not in skip:
-        print("P3 frozen-prefix cache ...", flush=True)
-        results["p3"] = bench.p3_prefix_cache(device=args.device, n=1000 if args.quick else 10000)
-    if "p4" not in skip:
-        print("P4 scaling ...", flush=True)
-        results["p4"] = (
-            bench.p4_scaling(ns=(500, 1000, 2000), widths=(32, 64, 128), width_n=1000)
-            if args.quick
-            else bench.p4_scaling()
-        )
-    if "memmap" not in skip:
-        print("P4 memory-mapped 1M x 784 ...", flush=True)
-        results["p4_memmap"] = bench.p4_memmap(n=20_000 if args.quick else 1_000_000)
-    if "p1" not in skip:
-        results["p1"] = []
-        for loss in ("mse", "cross_entropy"):
-            print(f"P1 time to accuracy ({loss}) ...", flush=True)
-            kw = {"epochs": 2, "n_train": 2000} if args.quick else {}
-            results["p1"].append(bench.p1_time_to_accuracy(loss, device=args.device, **kw))
-    # A skipped part keeps its earlier measurement (same device) rather than
-    # vanishing from the report; the machine line is this run's.
-    keys = {
-        "p1": "p1",
-        "p2": "p2",
-        "p3": "p3",
-        "p4": "p4",
-        "memmap": "p4_memmap",
-        "profile": "profile",
+    results: dict[str, Any] = {
+        "machine": bench.machine_info(),
+        "device": args.device,
+        "notes": [],
+        "measured": {},
     }
-    if previous is not None and previous.get("device") == args.device:
-        for part in skip:
-            if keys[part] in previous:
-                results[keys[part]] = previous[keys[part]]
+    for part, (label, device, measure) in _bench_parts(args).items():
+        if part in skip:
+            continue
+        if label:
+            print(f"{label} ...", flush=True)
+        stamp = bench.part_stamp(device, torch.get_num_threads())  # when it started
+        results[bench.PARTS[part]] = measure()
+        results["measured"][part] = stamp
+    # A skipped part keeps its earlier measurement, with when, on which device
+    # and with how many threads it was taken, rather than vanishing from the
+    # report; the machine line is this run's.
+    if previous is not None:
+        for part in sorted(skip):
+            key = bench.PARTS[part]
+            if key in previous:
+                results[key] = previous[key]
+                old = {"at": None, "device": previous.get("device", "cpu"),
+                       "threads": previous["machine"].get("threads")}  # fmt: skip
+                results["measured"][part] = previous.get("measured", {}).get(part, old)
     if "p4" in results:
         results["p4"] = bench.derive_p4(results["p4"])
     write_json(args.json, results)

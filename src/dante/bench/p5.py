@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import load
-from .models import MLP
-from .peers.am import MNIST_DEFAULTS, AMAdam
-from .trainer import Callback, Trainer
+from ..data import load
+from ..models import MLP
+from ..peers.am import MNIST_DEFAULTS, AMAdam
+from ..trainer import Callback, Trainer
+from .common import _fmt, _secs
 
-__all__ = ["DANTE_RUNS", "p5_am_adam"]
+__all__ = ["DANTE_RUNS", "p5_am_adam", "p5_lines"]
 
 #: DANTE settings tried by default: ``MLP`` options (``batch_norm``,
 #: ``activation``) and :class:`dante.TrainConfig` fields. The best measured on
@@ -222,3 +223,59 @@ def p5_am_adam(
         "dante": runs,
         "goal_met": any(r.get("goal_met", False) for r in runs.values()),
     }
+
+
+def _best_run(runs: Mapping[str, dict[str, Any]]) -> str:
+    """The DANTE run closest to the goal: least time to the target over the peer's
+    wall time (any reached beats none), then best accuracy."""
+
+    def key(name: str) -> tuple[float, float]:
+        f = runs[name].get("fraction_of_peer")
+        return (float("inf") if f is None else f, -runs[name]["best_accuracy"])
+
+    return min(runs, key=key)
+
+
+def p5_lines(p5: dict[str, Any] | None) -> tuple[list[str], list[str], list[str]]:
+    """PERFORMANCE.md lines of P5: summary row, detail table rows, notes."""
+    if not p5 or not p5.get("dante"):
+        return [], [], []
+    peer, runs = p5["peer"], p5["dante"]
+    tgt = f"{100 * p5['target']:.1f}%"
+    name = _best_run(runs)
+    best = runs[name]
+    head = (
+        f"P5 DANTE time to {tgt} / AM-Adam's wall time ({p5['dataset']}, {p5['n_train']:,} "
+        f"training rows, peer {p5['epochs']} epochs; best of {len(runs)} DANTE settings: {name})"
+    )
+    if peer is None:
+        measured = f"no peer run (DANTE {_secs(best['time_to_target'])})"
+    else:
+        measured = (
+            f"{_fmt(best.get('fraction_of_peer'))} (DANTE {_secs(best['time_to_target'])}, "
+            f"AM-Adam {_secs(peer['wall_seconds'])}; best accuracy AM-Adam "
+            f"{peer['best_accuracy']:.4f}, DANTE {best['best_accuracy']:.4f})"
+        )
+    met = "yes" if best.get("goal_met") else "no"
+    rows = [f"| {head} | {measured} | <= 1/3 | {met} |"]
+    detail = []
+    if peer is not None:
+        detail.append(
+            f"| AM-Adam (peer) | MNIST_DEFAULTS | {peer['best_accuracy']:.4f} | "
+            f"{peer['final_accuracy']:.4f} | {peer['wall_seconds']:.3g} | "
+            f"{_secs(peer['time_to_target'])} | |"
+        )
+    for key, r in runs.items():
+        settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items() if k != "name")
+        detail.append(
+            f"| {key} | {settings} | {r['best_accuracy']:.4f} | {r['final_accuracy']:.4f} | "
+            f"{r['wall_seconds']:.3g} | {_secs(r['time_to_target'])} | "
+            f"{_fmt(r.get('fraction_of_peer'))} |"
+        )
+    notes = []
+    if peer is not None and peer["best_accuracy"] < p5["target"]:
+        notes.append(
+            f"P5: the peer itself stayed below the target {tgt} (best "
+            f"{peer['best_accuracy']:.4f}) in this run."
+        )
+    return rows, detail, notes

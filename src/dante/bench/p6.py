@@ -37,7 +37,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["P6_DATASETS", "P6_GOAL", "TUNING_SETS", "format_table", "load_tabular", "p6_tabular"]
+__all__ = [
+    "P6_DATASETS",
+    "P6_GOAL",
+    "TUNING_SETS",
+    "format_table",
+    "load_tabular",
+    "p6_lines",
+    "p6_tabular",
+]
 
 #: the five data sets of goal P6
 P6_DATASETS = ("iris", "wine", "moons", "digits", "breast_cancer")
@@ -60,7 +68,7 @@ def _sklearn_set(name: str) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
 
 def _vendored(name: str) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
     def load(seed: int) -> tuple[np.ndarray, np.ndarray]:
-        from .data import load as load_set
+        from ..data import load as load_set
 
         ds = load_set(name, seed=seed)
         return np.concatenate([ds.X_train, ds.X_test]), np.concatenate([ds.y_train, ds.y_test])
@@ -135,7 +143,7 @@ def _warm_up(pipelines: dict[str, Any]) -> None:
     """Pay the one-time costs (torch's, and each side's lazy imports) off the clock."""
     from sklearn.base import clone
 
-    from .trainer import warm_up_torch
+    from ..trainer import warm_up_torch
 
     warm_up_torch()
     X, y = load_tabular("iris")
@@ -185,7 +193,7 @@ def p6_tabular(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .sklearn import DanteClassifier
+    from ..sklearn import DanteClassifier
 
     if not datasets:
         raise ValueError("datasets is empty")
@@ -265,3 +273,19 @@ def format_table(result: dict[str, Any]) -> str:
         f"| | | median {result['median_fit_time_ratio']:.2f} |"
     )
     return "\n".join(lines)
+
+
+def p6_lines(p6: dict[str, Any] | None) -> list[str]:
+    """PERFORMANCE.md summary rows of P6 (the detail is :func:`format_table`)."""
+    if not p6:
+        return []
+    goal, met, ma = p6["goal"], p6["met"], p6["mean_accuracy"]
+    where = f"{len(p6['datasets'])} data sets, {p6['cv']}-fold CV, both at their defaults"
+    return [
+        f"| P6 mean accuracy gap DanteClassifier - MLPClassifier ({where}) | "
+        f"{p6['accuracy_gap_pp']:+.2f} pp (DANTE {ma['dante']:.4f}, MLP {ma['mlp']:.4f}) | "
+        f">= {goal['accuracy_gap_pp']:g} pp | {'yes' if met['accuracy'] else 'no'} |",
+        f"| P6 median fit-time ratio DanteClassifier / MLPClassifier ({where}) | "
+        f"{p6['median_fit_time_ratio']:.2f} | <= {goal['fit_time_ratio']:g} | "
+        f"{'yes' if met['fit_time'] else 'no'} |",
+    ]

@@ -29,9 +29,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .config import make_config
-from .models import MLP
-from .trainer import Trainer, TrainResult
+from ..config import make_config
+from ..models import MLP
+from ..trainer import Trainer, TrainResult
+from .common import _fmt, _met, _secs
 
 __all__ = ["BEST_DANTE", "p1_lines", "p1_time_to_accuracy"]
 
@@ -125,8 +126,8 @@ def p1_time_to_accuracy(
         ``solvers_to_target``) and the ratios ``dante_over_sgd``,
         ``paper_over_sgd``, ``dante_over_adam``.
     """
-    from .bench import _warm_up
-    from .data import load
+    from ..data import load
+    from .common import _warm_up
 
     ds = load("mnist", **({} if n_train is None else {"n_train": n_train}))
     n = len(ds.X_train)
@@ -196,20 +197,6 @@ def p1_time_to_accuracy(
     t, a = res["dante"]["seconds"], res["adam"]["seconds"]
     res["dante_over_adam"] = None if t is None or not a else t / a
     return res
-
-
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "not reached"
-    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
-
-
-def _secs(v: float | None) -> str:
-    return "not reached" if v is None else f"{v:.3g} s"
-
-
-def _met(r: float | None, goal: float = 0.5) -> str:
-    return "yes" if r is not None and r <= goal else "no"
 
 
 def p1_lines(p1s: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str]]:
