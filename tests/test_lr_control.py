@@ -65,6 +65,7 @@ def test_plateau_halves_only_when_the_loss_stops_improving():
     assert min(got) == pytest.approx(0.1 * 0.25)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")  # no optimizer step
 def test_torch_scheduler_by_class_name_matches_torch():
     ctl, opt = LRControl("StepLR", {"step_size": 2, "gamma": 0.5}, 0.1), _opt()
     ref_opt = _opt()
