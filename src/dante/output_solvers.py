@@ -19,8 +19,11 @@ activation is the identity, so it can be solved outright instead of by
     current weights, with an optional L2 penalty ``l2 / 2 * ||W||^2``
     (default ``1e-4``, as ``MLPClassifier``'s ``alpha``; option ``l2``). Convex
     for softmax/sigmoid cross-entropy and identity-output MSE. Options
-    ``max_passes = 50`` (function evaluations, each one pass over the rows) and
-    ``tol = 1e-6`` (relative change of the loss between iterations).
+    ``max_passes = 50`` (function evaluations, each one pass over the rows),
+    ``tol = 1e-6`` (relative change of the loss between iterations) and
+    ``rows`` (``None``: all; an int ``k < n``: solve on ``k`` evenly spaced rows,
+    the same every phase, so an evaluation costs ``k / n`` of a pass: the
+    output layer has few weights, and a subsample fixes them nearly as well).
 
 Budget: a pass over the ``n`` rows costs about what one SNGD epoch of the
 block costs (the same matmuls, without the per-step overhead), so a phase
@@ -43,7 +46,7 @@ __all__ = ["OUTPUT_SOLVERS", "OutputSolver", "check_output_solver", "make_output
 #: The solvers and their options with defaults.
 OUTPUT_SOLVERS: dict[str, dict[str, float]] = {
     "ridge": {"alpha": 1e-6},
-    "lbfgs": {"l2": 1e-4, "max_passes": 50, "tol": 1e-6},
+    "lbfgs": {"l2": 1e-4, "max_passes": 50, "tol": 1e-6, "rows": None},
 }
 
 _CHUNK = 65_536  # rows per chunk of the full-batch passes
@@ -72,6 +75,11 @@ def check_output_solver(name: str | None, options: dict[str, Any]) -> None:
             f"unknown output_solver_options {unknown} for {name!r}; valid: {', '.join(known)}"
         )
     for key, value in options.items():
+        if key == "rows" and value is None:
+            continue
+        if key == "rows" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"output_solver_options['rows'] must be None or an int >= 1, got "
+                             f"{value!r}")  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"output_solver_options[{key!r}] must be a number, got {value!r}")
         low_ok = key in ("l2",)  # l2 = 0 is allowed
@@ -99,13 +107,14 @@ class OutputSolver:
         self.layer, self.loss = layer, loss
         self.options = {**OUTPUT_SOLVERS[self.name], **options}
 
-    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, float]:
         """Fit the layer to its ``n`` input rows and targets ``T`` in at most
         ``max_passes`` passes; ``rows(i, j)`` gives input rows ``i:j`` (cached
         features, or the frozen prefix recomputed).
 
         Returns ``(loss before, passes made)``; the loss is the mean training
-        loss of the layer's output before the solve.
+        loss of the layer's output before the solve (on the rows solved on),
+        the passes are in units of a pass over all ``n`` rows.
         """
         raise NotImplementedError
 
@@ -131,7 +140,7 @@ class RidgeOutput(OutputSolver):
     name = "ridge"
 
     @torch.no_grad()
-    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, float]:
         lin = self.layer.linear
         d, has_bias = lin.in_features, lin.bias is not None
         k = d + int(has_bias)
@@ -155,7 +164,7 @@ class RidgeOutput(OutputSolver):
         lin.weight.copy_(theta[:d].T.to(lin.weight.dtype))
         if has_bias:
             lin.bias.copy_(theta[d].to(lin.bias.dtype))
-        return float(before) / n, 1
+        return float(before) / n, 1.0
 
 
 class LBFGSOutput(OutputSolver):
@@ -163,11 +172,24 @@ class LBFGSOutput(OutputSolver):
 
     name = "lbfgs"
 
-    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, int]:
+    def solve(self, rows: Rows, n: int, T: torch.Tensor, max_passes: int) -> tuple[float, float]:
         lin = self.layer.linear
         params = [p for p in (lin.weight, lin.bias) if p is not None]
         l2 = float(self.options["l2"])
-        passes = min(int(self.options["max_passes"]), max_passes)
+        k = self.options["rows"]
+        extract = 0.0
+        if k is not None and k < n:  # evenly spaced rows, gathered once (one pass)
+            idx = torch.linspace(0, n - 1, k, device=T.device).round().long().unique()
+            parts = []
+            for i in range(0, n, _CHUNK):
+                local = idx[(idx >= i) & (idx < i + _CHUNK)] - i
+                if len(local):
+                    parts.append(rows(i, i + _CHUNK).index_select(0, local))
+            sub, T, frac = torch.cat(parts), T.index_select(0, idx), len(idx) / n
+            rows, n, extract = (lambda i, j: sub[i:j]), len(idx), frac
+        else:
+            frac = 1.0
+        passes = min(int(self.options["max_passes"]), max(1, int((max_passes - extract) / frac)))
         opt = torch.optim.LBFGS(
             params,
             lr=1.0,
@@ -197,7 +219,7 @@ class LBFGSOutput(OutputSolver):
             for p in params:
                 p.requires_grad_(True)
             opt.step(closure)
-        return first[0], evals
+        return first[0], extract + evals * frac
 
 
 _CLASSES = {"ridge": RidgeOutput, "lbfgs": LBFGSOutput}

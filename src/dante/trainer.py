@@ -960,9 +960,9 @@ class Trainer:
             self._raise_if_diverged(stage, block, params, at_start)
         finally:
             self._set_trainable(None)
-        budget.steps += passes
-        budget.weights_updated += passes * per_pass
-        budget.samples_seen += passes * len(H)
+        budget.steps += math.ceil(passes)  # passes may be fractional (a row subsample)
+        budget.weights_updated += math.ceil(passes * per_pass)
+        budget.samples_seen += round(passes * len(H))
         self._epoch += 1
         budget.wall_seconds = self._clock()
         if cfg.eval_every == "epoch":
