@@ -59,8 +59,13 @@ def trainer_step_us(batch: int, n: int, profile: bool = False) -> dict:
 
     X, y = _data(n)
     cfg = make_config(
-        method="dante", lr=0.01, batch_size=batch, t_sngd=1, max_alternations=1,
-        eval_every="round", tol=0.0,
+        method="dante",
+        lr=0.01,
+        batch_size=batch,
+        t_sngd=1,
+        max_alternations=1,
+        eval_every="round",
+        tol=0.0,
     )
     Trainer(MLP([784, 100, 10], seed=0), cfg).fit(X, y)  # warm-up
     best = float("inf")
@@ -137,8 +142,11 @@ def main(argv: list[str]) -> None:
         row["minimal_us"] = minimal_step_us(batch, n)
         row["overhead"] = row["trainer_us"] / row["minimal_us"]
         rows.append(row)
-    print(json.dumps({"dante_file": dante.__file__, "threads": torch.get_num_threads(),
-                      "n": n, "rows": rows}))
+    print(
+        json.dumps(
+            {"dante_file": dante.__file__, "threads": torch.get_num_threads(), "n": n, "rows": rows}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,15 @@ def test_building_the_solver_is_not_training_time(monkeypatch, method):
     monkeypatch.setattr(trainer_mod, "make_solver", slow_make_solver)
     X, y = _data()
     res = dante.fit(
-        dante.MLP([8, 4, 2], seed=0), X, y, method=method, lr=0.01, batch_size=32,
-        t_sngd=1, max_alternations=1, tol=0.0,
+        dante.MLP([8, 4, 2], seed=0),
+        X,
+        y,
+        method=method,
+        lr=0.01,
+        batch_size=32,
+        t_sngd=1,
+        max_alternations=1,
+        tol=0.0,
     )
     assert built, "the injected solver build never ran"
     assert res.budget.steps > 0

@@ -24,8 +24,17 @@ def _weights(**overrides):
     X, y = _data()
     net = dante.MLP([20, 16, 12, 8, 3], seed=1)
     res = dante.fit(
-        net, X, y, X[:100], y[:100], lr=0.05, batch_size=50, t_sngd=2, max_alternations=2,
-        tol=0.0, **overrides,
+        net,
+        X,
+        y,
+        X[:100],
+        y[:100],
+        lr=0.05,
+        batch_size=50,
+        t_sngd=2,
+        max_alternations=2,
+        tol=0.0,
+        **overrides,
     )
     return [p.detach().clone() for p in net.parameters()], res
 
@@ -103,7 +112,10 @@ def test_memory_map_is_not_copied_whole_nor_left_resident(tmp_path):
     del mm
     out = subprocess.run(
         [sys.executable, "-c", _RSS_SCRIPT, str(path), str(n), str(d)],
-        capture_output=True, text=True, check=True, timeout=300,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     grew = int(out.stdout.strip().splitlines()[-1])
     data_bytes = n * d * 4

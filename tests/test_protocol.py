@@ -141,15 +141,18 @@ def test_an_interrupted_selection_resumes_without_repeating_runs():
     saved = []
     first = Parabola(best=0.1)
     successive_halving(
-        [0.01, 0.1, 1.0], first, SelectionSpec(keep=2, seeds=2), save=lambda t: saved.append(
-            json.loads(json.dumps(t)))
+        [0.01, 0.1, 1.0],
+        first,
+        SelectionSpec(keep=2, seeds=2),
+        save=lambda t: saved.append(json.loads(json.dumps(t))),
     )
     partial = saved[4]  # after rung 1 (3 runs) and two of rung 2's four runs
     assert len(partial["rung1"]) == 3 and len(partial["rung2"]) == 2
     assert partial["complete"] is False
     again = Parabola(best=0.1)
-    trail = successive_halving([0.01, 0.1, 1.0], again, SelectionSpec(keep=2, seeds=2),
-                               done=partial)
+    trail = successive_halving(
+        [0.01, 0.1, 1.0], again, SelectionSpec(keep=2, seeds=2), done=partial
+    )
     assert len(first.calls) == 7 and len(again.calls) == 2
     assert trail == saved[-1]
 
@@ -160,22 +163,30 @@ def test_an_interrupted_selection_resumes_without_repeating_runs():
 @pytest.mark.parametrize(
     ("mutate", "patterns"),
     [
-        (lambda d: d.update(lr_budget_fraction=0.5),
-         ["'lr_budget_fraction'", "selection.fraction"]),
+        (
+            lambda d: d.update(lr_budget_fraction=0.5),
+            ["'lr_budget_fraction'", "selection.fraction"],
+        ),
         (lambda d: d.update(val_fraction=0.2), ["'val_fraction'", "selection.val_fraction"]),
-        (lambda d: d.update(selection={"fractoin": 0.5}), ["'selection.fractoin'",
-                                                          "did you mean 'fraction'"]),
+        (
+            lambda d: d.update(selection={"fractoin": 0.5}),
+            ["'selection.fractoin'", "did you mean 'fraction'"],
+        ),
         (lambda d: d.update(selection={"keep": 0}), ["'selection.keep'"]),
         (lambda d: d.update(selection={"share_by": "width"}), ["'selection.share_by'"]),
         (lambda d: d.update(stopping={"tol": -1, "t_am": 2}), ["'stopping.tol'"]),
         (lambda d: d.update(stopping={"tol": 0.1}), ["'stopping.t_am'"]),
         (lambda d: d.pop("stopping"), ["'stopping'", "dante", "Algorithm 2"]),
         (lambda d: d.update(budget_match="dantee"), ["'budget_match'", "'dantee'"]),
-        (lambda d: d["methods"]["sgd"].update(paper_lrr=0.1), ["'methods.sgd.paper_lrr'",
-                                                              "did you mean 'paper_lr'"]),
+        (
+            lambda d: d["methods"]["sgd"].update(paper_lrr=0.1),
+            ["'methods.sgd.paper_lrr'", "did you mean 'paper_lr'"],
+        ),
         (lambda d: d["methods"]["sgd"].update(paper_lr=-1.0), ["methods.sgd", "lr=-1.0"]),
-        (lambda d: d["methods"].update({"x@paper": {"method": "sgd", "lr_grid": [0.1]}}),
-         ["'methods.x@paper'", "reserved"]),
+        (
+            lambda d: d["methods"].update({"x@paper": {"method": "sgd", "lr_grid": [0.1]}}),
+            ["'methods.x@paper'", "reserved"],
+        ),
     ],
 )
 def test_protocol_field_errors_name_the_key(spec_file, mutate, patterns):
@@ -194,11 +205,18 @@ def test_defaults_alternating_methods_and_quick_merge(spec_file, monkeypatch):
     assert (spec.selection.keep, spec.selection.seeds, spec.selection.max_extensions) == (3, 3, 4)
     assert spec.selection.extend_edges is True and spec.selection.share_by is None
     assert spec.budget_match == "dante"
-    for method, alternating in [("dante", True), ("dante_momentum", True), ("sgd_altmin", True),
-                                ("sgd", False), ("adam", False), ("admm", False)]:
+    for method, alternating in [
+        ("dante", True),
+        ("dante_momentum", True),
+        ("sgd_altmin", True),
+        ("sgd", False),
+        ("adam", False),
+        ("admm", False),
+    ]:
         assert MethodSpec(method=method, lr_grid=[0.1]).alternating is alternating
-    assert not MethodSpec(method="dante", lr_grid=[0.1],
-                          overrides={"schedule": "backprop"}).alternating
+    assert not MethodSpec(
+        method="dante", lr_grid=[0.1], overrides={"schedule": "backprop"}
+    ).alternating
     monkeypatch.setitem(METHODS, "new_alternating", (None, "sngd", 0.0))  # read from METHODS
     assert MethodSpec(method="new_alternating", lr_grid=[0.1]).alternating
     path = spec_file(lambda d: d.update(selection={"share_by": "dataset_depth"}))
@@ -284,16 +302,17 @@ def test_units_persist_resume_and_paper_rows(tmp_path, monkeypatch):
         assert {"runs", "mean", "std", "curve", "lr", "lr_grid"} <= set(m)
         run = m["runs"][0]
         assert run["device"].startswith("cpu")
-        assert set(run["curve"]) == {"weights_updated", "train_loss", "test_loss",
-                                     "test_accuracy"}
+        assert set(run["curve"]) == {"weights_updated", "train_loss", "test_loss", "test_accuracy"}
         assert run["curve_points"] == len(run["curve"]["train_loss"]) >= 3
     # a rerun runs nothing; a lost seed file is the only unit run again
     calls = []
     real = CellRunner.seed_run
     monkeypatch.setattr(CellRunner, "selection_run", lambda *a, **k: pytest.fail("reselected"))
-    monkeypatch.setattr(CellRunner, "seed_run",
-                        lambda self, m, lr, seed, *a, **k: calls.append(lr) or real(
-                            self, m, lr, seed, *a, **k))
+    monkeypatch.setattr(
+        CellRunner,
+        "seed_run",
+        lambda self, m, lr, seed, *a, **k: calls.append(lr) or real(self, m, lr, seed, *a, **k),
+    )
     run_experiment(spec, out, log=lambda s: None)
     assert calls == []
     (root / "sgd@paper" / "seed0.json").unlink()
@@ -304,16 +323,24 @@ def test_units_persist_resume_and_paper_rows(tmp_path, monkeypatch):
     # their budget changes (DANTE at T=2 updates twice the weights), not their selection
     dante2 = {"method": "dante", "lr_grid": [0.05], "overrides": {"t_sngd": 2}}
     changed = load_spec(_tiny(tmp_path, methods={**TINY["methods"], "dante": dante2}))
-    monkeypatch.setattr(CellRunner, "seed_run", lambda self, m, lr, seed, *a, **k: calls.append(
-        (m.method, lr)) or real(self, m, lr, seed, *a, **k))
+    monkeypatch.setattr(
+        CellRunner,
+        "seed_run",
+        lambda self, m, lr, seed, *a, **k: (
+            calls.append((m.method, lr)) or real(self, m, lr, seed, *a, **k)
+        ),
+    )
     calls.clear()
     run_experiment(changed, out, log=lambda s: None)
     assert calls == [("dante", 0.05), ("sgd", cell["methods"]["sgd"]["lr"]), ("sgd", 0.05)]
 
 
 def test_shared_selection_by_dataset_and_depth(tmp_path):
-    path = _tiny(tmp_path, architectures=[[8], [6], [4, 4]],
-                 selection={**TINY["selection"], "share_by": "dataset_depth"})
+    path = _tiny(
+        tmp_path,
+        architectures=[[8], [6], [4, 4]],
+        selection={**TINY["selection"], "share_by": "dataset_depth"},
+    )
     payload = run_experiment(load_spec(path), tmp_path / "out", log=lambda s: None)
     by_cell = {c["cell"]: c["methods"]["sgd"]["selection"] for c in payload["cells"]}
     assert by_cell["digits__8"]["shared_from"] is None
@@ -325,8 +352,18 @@ def test_shared_selection_by_dataset_and_depth(tmp_path):
 def test_rerun_flags_write_only_the_out_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec_path = _tiny(tmp_path)
-    argv = ["reproduce", str(spec_path), "--only", "digits__8", "--seeds", "2",
-            "--seed-offset", "3", "--out", "rerun"]
+    argv = [
+        "reproduce",
+        str(spec_path),
+        "--only",
+        "digits__8",
+        "--seeds",
+        "2",
+        "--seed-offset",
+        "3",
+        "--out",
+        "rerun",
+    ]
     assert main(argv) == 0
     assert not (tmp_path / "results").exists() and not (tmp_path / "docs").exists()
     assert not (tmp_path / "rerun" / "RESULTS.md").exists()

@@ -140,8 +140,12 @@ def test_nwh_contracts_from_perturbed_truth():
     W0 = init_weights(A, "delta_close", delta=0.4, seed=4)
     assert np.allclose(np.linalg.norm(W0 - A, axis=0), 0.4)
     res = nwh_train(
-        W0, gen.batches(2000), steps=6, zeta=5.0,
-        bias=geometric_bias(-0.5, 2.0, floor=-0.1), A=A,
+        W0,
+        gen.batches(2000),
+        steps=6,
+        zeta=5.0,
+        bias=geometric_bias(-0.5, 2.0, floor=-0.1),
+        A=A,
     )
     e = np.asarray(res.errors)
     assert np.all(np.diff(e[:4]) < 0)  # ||W_s - A||_F decreases (measured steps <= -0.10)
@@ -227,8 +231,10 @@ def test_gradient_descent_is_monotone_and_moves_towards_dictionary():
         (lambda: BilinearModel(random_dictionary(5, 3, 0), "sparse", a1=2.0), "a1 must be"),
         (lambda: BilinearModel(random_dictionary(5, 3, 0), noise_std=-1.0), "noise_std"),
         (lambda: nwh_loss_and_gradient(np.eye(3), np.ones((2, 4))), "rows"),
-        (lambda: nwh_loss_and_gradient(np.eye(3), np.ones((2, 3)), activation="tanh"),
-         "activation"),
+        (
+            lambda: nwh_loss_and_gradient(np.eye(3), np.ones((2, 3)), activation="tanh"),
+            "activation",
+        ),
         (lambda: nwh_train(np.eye(3), np.ones((2, 3)), zeta=0.0), "zeta"),
         (lambda: geometric_bias(-1.0, 0.5), "factor"),
         (lambda: init_weights(np.eye(3), "magic"), "kind"),

@@ -40,8 +40,10 @@ LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy_results"
             lambda d: d.update(missing_data={"datasets": ["svhn"], "command": "python run.py"}),
             "'dante reproduce ...' line",
         ),
-        (lambda d: d.update(missing_data={"datasets": [], "command": "dante reproduce f"}),
-         "missing_data.datasets"),
+        (
+            lambda d: d.update(missing_data={"datasets": [], "command": "dante reproduce f"}),
+            "missing_data.datasets",
+        ),
         (lambda d: d.update(substitute={"mnist": "kmnist"}), "did you mean 'substitutes'"),
     ],
 )
@@ -68,8 +70,10 @@ def _spec_dict(**extra):
         "architectures": [[100], [400, 200]],
         "budget_epochs": 10,
         "batch_size": 100,
-        "methods": {"dante": {"method": "dante", "lr_grid": [0.1, 0.3]},
-                    "sgd": {"method": "sgd", "lr_grid": [1.0, 3.0]}},
+        "methods": {
+            "dante": {"method": "dante", "lr_grid": [0.1, 0.3]},
+            "sgd": {"method": "sgd", "lr_grid": [1.0, 3.0]},
+        },
         "val_fraction": 0.1,
         "lr_budget_fraction": 0.5,
     }
@@ -85,18 +89,23 @@ def _by_aspect(rows):
 
 
 def test_deviation_rows_one_per_deviation():
-    rows = deviation_rows("figX", _spec_dict(
-        substitutes={"fashion_mnist": "kmnist", "usps": "svhn"},
-        paper_architectures=[[100], [400, 200]],
-        deviations=["Peers are re-implementations."],
-    ))
+    rows = deviation_rows(
+        "figX",
+        _spec_dict(
+            substitutes={"fashion_mnist": "kmnist", "usps": "svhn"},
+            paper_architectures=[[100], [400, 200]],
+            deviations=["Peers are re-implementations."],
+        ),
+    )
     by = _by_aspect(rows)
     assert all(r[0] == "figX" for r in rows)
     assert by["data"] == [("fashion_mnist stands in for kmnist", "kmnist")]  # usps is not used
-    assert by["size"] == [("mnist: 10,000 training examples (seeded stratified subset)",
-                           "full training set")]  # kmnist's options are not a dataset here
-    assert by["budget"] == [("10 backprop-epoch equivalents of weights updated (batch 100)",
-                             "not stated")]
+    assert by["size"] == [
+        ("mnist: 10,000 training examples (seeded stratified subset)", "full training set")
+    ]  # kmnist's options are not a dataset here
+    assert by["budget"] == [
+        ("10 backprop-epoch equivalents of weights updated (batch 100)", "not stated")
+    ]
     assert "architecture" not in by  # same as the paper's
     assert "50% of the budget" in by["selection"][0][0]
     assert by["stopping"][0][0].startswith("none: alternation stopping off")
@@ -104,26 +113,38 @@ def test_deviation_rows_one_per_deviation():
 
 
 def test_deviation_rows_protocol_fields():
-    rows = deviation_rows("figY", _spec_dict(
-        paper_architectures=[[100], [100, 100, 100]],
-        budget_source="read from Figure 2's x axis",
-        selection={"val_fraction": 0.1, "fraction": 0.25, "keep": 3, "seeds": 3,
-                   "extend_edges": True, "max_extensions": 4, "share_by": "dataset_depth"},
-        stopping={"tol": 1e-4, "t_am": 2},
-        budget_match="dante",
-        methods={"dante": {"method": "dante", "lr_grid": [0.1], "paper_lr": 0.001}},
-    ))
+    rows = deviation_rows(
+        "figY",
+        _spec_dict(
+            paper_architectures=[[100], [100, 100, 100]],
+            budget_source="read from Figure 2's x axis",
+            selection={
+                "val_fraction": 0.1,
+                "fraction": 0.25,
+                "keep": 3,
+                "seeds": 3,
+                "extend_edges": True,
+                "max_extensions": 4,
+                "share_by": "dataset_depth",
+            },
+            stopping={"tol": 1e-4, "t_am": 2},
+            budget_match="dante",
+            methods={"dante": {"method": "dante", "lr_grid": [0.1], "paper_lr": 0.001}},
+        ),
+    )
     by = _by_aspect(rows)
     assert by["architecture"] == [("hidden 100; 400-200", "hidden 100; 100-100-100")]
     assert by["budget"][0][1] == "read from Figure 2's x axis"
     sel = by["selection"][0][0]
     assert "successive halving" in sel and "rung 1 every rate at 25%" in sel
     assert "same dataset, depth and variant" in sel and "dante 0.001" in sel
-    assert by["stopping"] == [(
-        "eps = 0.0001, T_AM = 2; the other methods stop at the weights updated dante used on "
-        "the same seed",
-        "Algorithm 2's eps and T_AM; values not printed in the paper",
-    )]
+    assert by["stopping"] == [
+        (
+            "eps = 0.0001, T_AM = 2; the other methods stop at the weights updated dante used on "
+            "the same seed",
+            "Algorithm 2's eps and T_AM; values not printed in the paper",
+        )
+    ]
     none = _by_aspect(deviation_rows("t", _spec_dict(paper_architectures=None)))
     assert none["architecture"] == [("hidden 100; 400-200", "not stated")]
 
@@ -157,20 +178,45 @@ def _method(method, lr, grid, runs, metric="test_loss", **extra):
     vals = [r[metric] for r in runs]
     mean = sum(vals) / len(vals)
     std = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
-    return {"method": method, "lr": lr, "lr_grid": grid, "runs": runs,
-            "mean": {metric: mean, "wall_seconds": 1.0}, "std": {metric: std}, "curve": {},
-            **extra}
+    return {
+        "method": method,
+        "lr": lr,
+        "lr_grid": grid,
+        "runs": runs,
+        "mean": {metric: mean, "wall_seconds": 1.0},
+        "std": {metric: std},
+        "curve": {},
+        **extra,
+    }
 
 
 def _payload(methods, name="table2", baseline="dante", paper=()):
     return {
-        "name": name, "title": "t", "source": "001_1787bf99fca4a9f2.txt, Table 2",
-        "spec": {"metric": "test_loss", "baseline": baseline, "seeds": 5, "budget_epochs": 10,
-                 "batch_size": 100, "paper": list(paper), "datasets": ["mnist"],
-                 "architectures": [[100]], "methods": {}},
-        "cells": [{"cell": "mnist__100", "label": "mnist 784-100-10", "device": "cpu (2 cores)",
-                   "budget_weights": 1000, "methods": methods}],
-        "complete": True, "wall_seconds": 60.0,
+        "name": name,
+        "title": "t",
+        "source": "001_1787bf99fca4a9f2.txt, Table 2",
+        "spec": {
+            "metric": "test_loss",
+            "baseline": baseline,
+            "seeds": 5,
+            "budget_epochs": 10,
+            "batch_size": 100,
+            "paper": list(paper),
+            "datasets": ["mnist"],
+            "architectures": [[100]],
+            "methods": {},
+        },
+        "cells": [
+            {
+                "cell": "mnist__100",
+                "label": "mnist 784-100-10",
+                "device": "cpu (2 cores)",
+                "budget_weights": 1000,
+                "methods": methods,
+            }
+        ],
+        "complete": True,
+        "wall_seconds": 60.0,
     }
 
 
@@ -211,15 +257,27 @@ def test_table2_verdict_from_tuned_rows_paper_rate_beside(tmp_path):
     dante = _runs([0.0133, 0.0126, 0.0140, 0.0130, 0.0136])
     tuned = _runs([0.0150, 0.0100, 0.0200, 0.0130, 0.0170])
     paper_rate = _runs([0.0919, 0.0905, 0.0930, 0.0912, 0.0925])
-    sel = {"chosen": 1.0, "final_grid": [0.1, 0.3, 1.0, 3.0, 9.0], "edge": False,
-           "extensions": [{"edge": "high", "lr": 9.0, "ratio": 3.0}], "note": ""}
+    sel = {
+        "chosen": 1.0,
+        "final_grid": [0.1, 0.3, 1.0, 3.0, 9.0],
+        "edge": False,
+        "extensions": [{"edge": "high", "lr": 9.0, "ratio": 3.0}],
+        "note": "",
+    }
     methods = {
         "dante": _method("dante", 0.1, [0.1, 0.3], dante),
         "sgd_altmin": _method("sgd_altmin", 1.0, [0.1, 0.3, 1.0, 3.0], tuned, selection=sel),
         "sgd_altmin@paper": _method("sgd_altmin", 0.001, [0.001], paper_rate, paper_rate=True),
     }
-    paper = [{"cell": "mnist__100", "method": "sgd_altmin", "metric": "test_loss",
-              "claim": "worse", "baseline": "dante"}]
+    paper = [
+        {
+            "cell": "mnist__100",
+            "method": "sgd_altmin",
+            "metric": "test_loss",
+            "claim": "worse",
+            "baseline": "dante",
+        }
+    ]
     text = _write(tmp_path, _payload(methods, name="tableX", paper=paper))
     row = _row(text, "| mnist 784-100-10 | sgd_altmin |")
     assert "| inconclusive |" in row
@@ -234,17 +292,38 @@ def test_table2_verdict_from_tuned_rows_paper_rate_beside(tmp_path):
 def test_central_claim_table_from_per_seed_curves(tmp_path):
     xs = [0.0, 250.0, 500.0, 750.0, 1000.0]
     es = [-0.008, -0.005, -0.001, 0.006, 0.008]
-    dante = _runs([0.30 + e for e in es], xs, [[1.0, 0.35 + e, 0.32 + e, 0.31 + e, 0.30 + e]
-                                               for e in es], device="cuda (H200)")
-    sgd = _runs([0.20 + e for e in es], xs, [[1.0, 0.70 + e, 0.45 + e, 0.15 + e, 0.20 + e]
-                                             for e in es], device="cuda (H200)")
-    methods = {"dante": _method("dante", 0.1, [0.1, 0.3], dante),
-               "sgd": _method("sgd", 1.0, [1.0, 3.0], sgd)}
-    paper = [{"cell": "mnist__", "method": "dante", "metric": "test_loss", "claim": "better",
-              "baseline": "sgd"}]
+    dante = _runs(
+        [0.30 + e for e in es],
+        xs,
+        [[1.0, 0.35 + e, 0.32 + e, 0.31 + e, 0.30 + e] for e in es],
+        device="cuda (H200)",
+    )
+    sgd = _runs(
+        [0.20 + e for e in es],
+        xs,
+        [[1.0, 0.70 + e, 0.45 + e, 0.15 + e, 0.20 + e] for e in es],
+        device="cuda (H200)",
+    )
+    methods = {
+        "dante": _method("dante", 0.1, [0.1, 0.3], dante),
+        "sgd": _method("sgd", 1.0, [1.0, 3.0], sgd),
+    }
+    paper = [
+        {
+            "cell": "mnist__",
+            "method": "dante",
+            "metric": "test_loss",
+            "claim": "better",
+            "baseline": "sgd",
+        }
+    ]
     text = _write(tmp_path, _payload(methods, name="figX", baseline="sgd", paper=paper))
-    row = text.splitlines()[text.splitlines().index(
-        "| cell | loss at 25% | loss at 50% | final loss | weights to reach |") + 2]
+    row = text.splitlines()[
+        text.splitlines().index(
+            "| cell | loss at 25% | loss at 50% | final loss | weights to reach |"
+        )
+        + 2
+    ]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[0] == "mnist 784-100-10"
     assert cells[1].startswith("+0.350000 [") and cells[1].endswith("held")

@@ -43,8 +43,15 @@ PLAN = {
     "seeds": 5,
     "verdict_cells": ["digits__8", "digits__4-4"],
     "other_seeds": 3,
-    "paper": [{"cell": "digits__", "method": "dante", "metric": "test_accuracy",
-               "claim": "better", "baseline": "sgd"}],
+    "paper": [
+        {
+            "cell": "digits__",
+            "method": "dante",
+            "metric": "test_accuracy",
+            "claim": "better",
+            "baseline": "sgd",
+        }
+    ],
 }
 
 
@@ -74,8 +81,11 @@ def test_verdict_cells_run_seeds_and_the_others_other_seeds(tmp_path):
     assert _seed_files(out, "digits__4", "sgd") == ["seed0.json", "seed1.json", "seed2.json"]
     # the report: a verdict on the 5-seed cells only, "too few seeds" on the 3-seed cell
     text = "\n".join(experiment_section(payload, None))
-    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
-            if line.startswith("| digits") and "| dante |" in line}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in text.splitlines()
+        if line.startswith("| digits") and "| dante |" in line
+    }
     assert "too few seeds" in rows["digits 64-4-10"] and "3/3" in rows["digits 64-4-10"]
     for label in ("digits 64-8-10", "digits 64-4-4-10"):
         assert "too few seeds" not in rows[label] and "5/5" in rows[label]
@@ -106,8 +116,16 @@ def test_changing_a_cells_seed_count_keeps_its_finished_units(tmp_path):
 
 def test_seeds_flag_overrides_every_cell(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    argv = ["reproduce", str(_spec_file(tmp_path)), "--only", "digits__4", "--seeds", "2",
-            "--out", "rerun"]
+    argv = [
+        "reproduce",
+        str(_spec_file(tmp_path)),
+        "--only",
+        "digits__4",
+        "--seeds",
+        "2",
+        "--out",
+        "rerun",
+    ]
     assert main(argv) == 0
     payload = json.loads((tmp_path / "rerun" / "plan.json").read_text())
     assert payload["seeds"] == [0, 1]
@@ -136,8 +154,9 @@ def test_unknown_cells_and_bad_plans_name_the_key(tmp_path, changes, patterns):
 
 
 def test_cell_names_match_whole_parts():
-    spec = load_spec_dict(PLAN, variants=[{"t_sngd": 1}, {"t_sngd": 2}],
-                          verdict_cells=["digits__4"])
+    spec = load_spec_dict(
+        PLAN, variants=[{"t_sngd": 1}, {"t_sngd": 2}], verdict_cells=["digits__4"]
+    )
     # 'digits__4' names both variants of digits__4, not digits__4-4
     assert [s for s in spec.cell_names() if spec.is_verdict_cell(s)] == [
         "digits__4__t_sngd=1", "digits__4__t_sngd=2",
@@ -169,8 +188,13 @@ def test_deviation_table_names_the_verdict_cells_and_budgets(tmp_path):
 
 def test_budget_by_cell_sets_that_cells_cap_and_hash_only(tmp_path):
     base = load_spec(_spec_file(tmp_path, selection={"share_by": "dataset_depth"}))
-    deep = load_spec(_spec_file(tmp_path, selection={"share_by": "dataset_depth"},
-                                budget_by_cell={"digits__4-4": 1, "digits__4": 1}))
+    deep = load_spec(
+        _spec_file(
+            tmp_path,
+            selection={"share_by": "dataset_depth"},
+            budget_by_cell={"digits__4-4": 1, "digits__4": 1},
+        )
+    )
     by = {c.slug: c for c in cells(deep)}
     old = {c.slug: c for c in cells(base)}
     assert [by[s].budget_epochs for s in ("digits__8", "digits__4", "digits__4-4")] == [2, 1, 1]

@@ -261,8 +261,17 @@ def test_sigma_zero_inner_loop_obeys_theorem_5_8():
     W0 = torch.eye(4, dtype=F64)
     n_inner = 300
     res = sgd_gd(
-        U, v, n=4, activation="sigmoid", n_outer=1, n_inner=n_inner, sigma=0.0, R=1e6,
-        W0=W0, theta0=torch.zeros(4, dtype=F64), seed=0,
+        U,
+        v,
+        n=4,
+        activation="sigmoid",
+        n_outer=1,
+        n_inner=n_inner,
+        sigma=0.0,
+        R=1e6,
+        W0=W0,
+        theta0=torch.zeros(4, dtype=F64),
+        seed=0,
     )
     A = torch.sigmoid(W0 @ U)
     lsq = torch.linalg.lstsq(A.T, v).solution
@@ -275,8 +284,17 @@ def test_sigma_zero_inner_loop_obeys_theorem_5_8():
 
 def test_early_exit_stops_once_3_8_holds():
     U, v, ts = _teacher("tanh", seed=3)
-    res = sgd_gd(U, v, n=4, activation="tanh", n_outer=10, n_inner=50, early_exit=True,
-                 R=3 * float(ts.norm()), seed=0)
+    res = sgd_gd(
+        U,
+        v,
+        n=4,
+        activation="tanh",
+        n_outer=10,
+        n_inner=50,
+        early_exit=True,
+        R=3 * float(ts.norm()),
+        seed=0,
+    )
     assert all(x.inner_steps <= 50 for x in res.history)
     for x in res.history:
         if x.inner_steps < 50:
@@ -323,12 +341,16 @@ def test_c1_screen_detects_the_second_identity():
         lambda x: (2 * x + 1) / (x + 10),
         lambda x: 19 / (x + 10) ** 2,
         lambda x: -38 / (x + 10) ** 3,
-        True, 3.0, 1.0, 1.0,
+        True,
+        3.0,
+        1.0,
+        1.0,
     )
     r = screen_condition_c1(mob, n_intervals=40, n_trials=2)
     assert not r.h_passes and r.worst_h_residual < 1e-8  # measured 6.5e-16
-    lin = SGDGDActivation("linear", lambda x: 2 * x, lambda x: 2 + 0 * x, lambda x: 0 * x,
-                          True, 1.0, 2.0, 0.0)
+    lin = SGDGDActivation(
+        "linear", lambda x: 2 * x, lambda x: 2 + 0 * x, lambda x: 0 * x, True, 1.0, 2.0, 0.0
+    )
     assert not screen_condition_c1(lin, n_intervals=10, n_trials=2).h_passes
 
 

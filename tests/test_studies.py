@@ -91,8 +91,20 @@ def test_reproduce_study_by_name_and_report_only(tmp_path, capsys):
     first = md.read_text()
     assert "## sparse_coding_ae:" in first
     md.unlink()
-    assert main(["reproduce", "sparse_coding_ae", "--report-only", "--out", str(out),
-                 "--results-md", str(md)]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "sparse_coding_ae",
+                "--report-only",
+                "--out",
+                str(out),
+                "--results-md",
+                str(md),
+            ]
+        )
+        == 0
+    )
     assert md.read_text() == first  # re-rendered from the JSON, nothing run
     assert json.loads((out / "sparse_coding_ae.json").read_text()) == payload
     assert main(["reproduce", "--list"]) == 0
@@ -109,8 +121,11 @@ def test_reproduce_unknown_name_lists_studies(capsys):
 
 @pytest.mark.parametrize(
     ("quick", "seeds", "exc", "needle"),
-    [(1, [0], TypeError, "quick"), (True, [], ValueError, "seeds"),
-     (True, ["a"], TypeError, "seeds")],
+    [
+        (1, [0], TypeError, "quick"),
+        (True, [], ValueError, "seeds"),
+        (True, ["a"], TypeError, "seeds"),
+    ],
 )
 def test_study_arguments_are_checked(tmp_path, quick, seeds, exc, needle):
     with pytest.raises(exc, match=needle):

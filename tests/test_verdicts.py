@@ -94,13 +94,18 @@ def test_orientation_accuracy_vs_loss(interval, higher_is_better, claimed_better
 def test_fewer_than_five_seeds_give_no_verdict():
     assert verdict((1.0, 0.5, 1.5), True, True, n_seeds=4) == "too few seeds"
     assert verdict((1.0, 0.5, 1.5), True, True, n_seeds=5) == "held"
-    four = compare([2.0, 2.1, 2.2, 2.3], [1.0, 1.1, 1.2, 1.3], higher_is_better=True,
-                   claimed_better=True)
+    four = compare(
+        [2.0, 2.1, 2.2, 2.3], [1.0, 1.1, 1.2, 1.3], higher_is_better=True, claimed_better=True
+    )
     assert four["verdict"] == "too few seeds"
     assert four["lo"] > 0  # the interval is still shown
     # a failed seed (None) leaves 4 of 5
-    five = compare([2.0, 2.1, 2.2, 2.3, None], [1.0, 1.1, 1.2, 1.3, 1.4],
-                   higher_is_better=True, claimed_better=True)
+    five = compare(
+        [2.0, 2.1, 2.2, 2.3, None],
+        [1.0, 1.1, 1.2, 1.3, 1.4],
+        higher_is_better=True,
+        claimed_better=True,
+    )
     assert five["verdict"] == "too few seeds" and five["dropped"] == 1
 
 
@@ -113,8 +118,7 @@ def test_compare_orients_losses_and_reports_table2_row():
     assert res["diff"] == pytest.approx(-(0.0150 - 0.0133), rel=1e-9)
     assert res["lo"] < 0 < res["hi"]
     assert res["verdict"] == "inconclusive"
-    clear = compare([x + 0.02 for x in altmin], dante, higher_is_better=False,
-                    claimed_better=False)
+    clear = compare([x + 0.02 for x in altmin], dante, higher_is_better=False, claimed_better=False)
     assert clear["hi"] < 0 and clear["verdict"] == "held"
 
 
@@ -145,8 +149,7 @@ def test_never_reached_counts_as_the_budget():
 
 
 def _run(seed, xs, ys):
-    return {"seed": seed, "train_loss": ys[-1], "curve": {"weights_updated": xs,
-                                                          "train_loss": ys}}
+    return {"seed": seed, "train_loss": ys[-1], "curve": {"weights_updated": xs, "train_loss": ys}}
 
 
 def _cell(n_seeds=5):
@@ -157,8 +160,7 @@ def _cell(n_seeds=5):
     for s, e in enumerate([-0.008, -0.005, -0.001, 0.006, 0.008][:n_seeds]):
         dante.append(_run(s, xs, [1.0, 0.35 + e, 0.32 + e, 0.31 + e, 0.30 + e]))
         sgd.append(_run(s, xs, [1.0, 0.70 + e, 0.45 + e, 0.15 + e, 0.20 + e]))
-    return {"budget_weights": 1000, "methods": {"dante": {"runs": dante},
-                                                "sgd": {"runs": sgd}}}
+    return {"budget_weights": 1000, "methods": {"dante": {"runs": dante}, "sgd": {"runs": sgd}}}
 
 
 def test_central_claim_dante_leads_early_sgd_overtakes():
@@ -176,8 +178,9 @@ def test_central_claim_dante_leads_early_sgd_overtakes():
     assert reach["never_method"] == 5 and reach["never_baseline"] == 0
     assert reach["method_mean"] == pytest.approx(1000.0)
     # SGD crosses 0.20 between 500 (0.45 + e) and 750 (0.15 + e): at 500 + 250 (0.25 + e) / 0.3
-    expected = np.mean([500 + 250 * (0.25 + e) / 0.3 for e in (-0.008, -0.005, -0.001, 0.006,
-                                                                  0.008)])
+    expected = np.mean(
+        [500 + 250 * (0.25 + e) / 0.3 for e in (-0.008, -0.005, -0.001, 0.006, 0.008)]
+    )
     assert reach["baseline_mean"] == pytest.approx(expected, rel=1e-9)
     assert reach["verdict"] == "not held"
 

@@ -203,8 +203,7 @@ def deviation_rows(name: str, spec: Mapping[str, Any], *, ran: bool = True) -> l
             text = f"eps = {stopping['tol']:g}, T_AM = {stopping['t_am']}"
             if match:
                 text += (
-                    f"; the other methods stop at the weights updated {match} used on the "
-                    "same seed"
+                    f"; the other methods stop at the weights updated {match} used on the same seed"
                 )
             row("stopping", text, "Algorithm 2's eps and T_AM; values not printed in the paper")
         elif alternating:
@@ -261,8 +260,9 @@ def deviation_section(payloads: Iterable[Mapping[str, Any]]) -> list[str]:
     """Markdown lines: the heading, a sentence and the table of every deviation."""
     from .report_tables import markdown_table
 
-    rows = [r for name, spec, ran in report_specs(payloads) for r in deviation_rows(name, spec,
-                                                                                   ran=ran)]
+    rows = [
+        r for name, spec, ran in report_specs(payloads) for r in deviation_rows(name, spec, ran=ran)
+    ]
     lines = [
         "## Deviations from the papers",
         "",

@@ -28,7 +28,7 @@ _INTRO = (
     "Every comparison is the difference of the per-seed means, method minus baseline, "
     "oriented so that a positive Δ favours the method (for a loss: baseline - method), with "
     "its 95% Welch interval over seeds and a seeded percentile bootstrap beside it "
-    "([PROTOCOL.md](PROTOCOL.md), section 5). \"holds?\" is the verdict on the paper's "
+    '([PROTOCOL.md](PROTOCOL.md), section 5). "holds?" is the verdict on the paper\'s '
     "claimed direction: *held* when the interval excludes 0 on the paper's side, *not held* "
     "when it excludes 0 on the other side, *inconclusive* when it contains 0, and *too few "
     "seeds* below 5 seeds a side. Rows where the paper states no direction, and paper-rate "
@@ -100,7 +100,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
             "# Studies of the other seed papers",
             "",
             "Each study checks statements of a paper (theorems, tables, figures) on data it "
-            "generates; \"holds\" is decided by the study's code from the numbers in its table, "
+            'generates; "holds" is decided by the study\'s code from the numbers in its table, '
             "never by hand. What each algorithm implements and the choices the papers leave "
             "open are in [SHALLOW.md](SHALLOW.md).",
             "",

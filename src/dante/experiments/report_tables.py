@@ -204,29 +204,44 @@ def _comparisons(payload: Mapping[str, Any]) -> tuple[list[str], Counter, list[s
                 p_val = f"{prow['value']:g}"
             elif prow and prow.get("claim"):
                 p_val = f"claim: {prow['claim']}"
-            p_base = "-" if not prow or prow.get("baseline_value") is None else (
-                f"{prow['baseline_value']:g}"
+            p_base = (
+                "-"
+                if not prow or prow.get("baseline_value") is None
+                else (f"{prow['baseline_value']:g}")
             )
             wall = m.get("mean", {}).get("wall_seconds")
             n = f"{res.get('n_method', 0)}/{res.get('n_baseline', 0)}" if res else "-"
-            rows.append([
-                cell["label"],
-                key + (f" ({kind})" if kind else ""),
-                f"{m['lr']:g}",
-                _pm(m, metric),
-                "-" if base is None else f"{_pm(base, metric)} (lr {base['lr']:g})",
-                p_val,
-                p_base,
-                n,
-                _diff(res, metric),
-                _interval(res, metric, "boot_lo", "boot_hi"),
-                holds,
-                _device(cell, m),
-                "-" if wall is None else f"{wall:.2f}",
-            ])
+            rows.append(
+                [
+                    cell["label"],
+                    key + (f" ({kind})" if kind else ""),
+                    f"{m['lr']:g}",
+                    _pm(m, metric),
+                    "-" if base is None else f"{_pm(base, metric)} (lr {base['lr']:g})",
+                    p_val,
+                    p_base,
+                    n,
+                    _diff(res, metric),
+                    _interval(res, metric, "boot_lo", "boot_hi"),
+                    holds,
+                    _device(cell, m),
+                    "-" if wall is None else f"{wall:.2f}",
+                ]
+            )
     header = [
-        "cell", "method", "lr", "ours", f"baseline ({baseline})", "paper", "paper baseline",
-        "seeds", "Δ [95% Welch]", "bootstrap 95%", "holds?", "device", "wall s/seed",
+        "cell",
+        "method",
+        "lr",
+        "ours",
+        f"baseline ({baseline})",
+        "paper",
+        "paper baseline",
+        "seeds",
+        "Δ [95% Welch]",
+        "bootstrap 95%",
+        "holds?",
+        "device",
+        "wall s/seed",
     ]
     return markdown_table(header, rows, escape=False), headline, headline_rows
 
@@ -238,14 +253,16 @@ def _selection_table(payload: Mapping[str, Any]) -> list[str]:
             chosen, grid, edge, note = _selection(m)
             if len(grid) <= 1:
                 continue  # a fixed rate: nothing was selected
-            rows.append([
-                cell["label"],
-                key,
-                "-" if chosen is None else f"{chosen:g}",
-                ", ".join(f"{x:g}" for x in grid),
-                "**edge**" if edge else "no",
-                note or "-",
-            ])
+            rows.append(
+                [
+                    cell["label"],
+                    key,
+                    "-" if chosen is None else f"{chosen:g}",
+                    ", ".join(f"{x:g}" for x in grid),
+                    "**edge**" if edge else "no",
+                    note or "-",
+                ]
+            )
     if not rows:
         return []
     intro = (
@@ -281,7 +298,7 @@ def _central_claim(payload: Mapping[str, Any]) -> list[str]:
     if not cells:
         return []
     head = [
-        "Central claim, \"DANTE always minimizes the loss faster than SGD\" "
+        'Central claim, "DANTE always minimizes the loss faster than SGD" '
         "(`001_1787bf99fca4a9f2.txt`, Sec. 4.1), per cell on the training loss: Δ = SGD - DANTE "
         "(positive favours DANTE) at 25% and 50% of the budget and at the end, and Δ of the "
         "weights updated until each seed first reaches SGD's mean final training loss "
@@ -290,20 +307,28 @@ def _central_claim(payload: Mapping[str, Any]) -> list[str]:
     ]
     results = [(c, verdicts.central_claim(c)) for c in cells]
     if all(r["status"] == "no per-seed curves" for _, r in results):
-        return [*head, "No per-seed curves in these results: the claim is not tested here "
-                "(the runner of PROTOCOL.md records them).", ""]
+        return [
+            *head,
+            "No per-seed curves in these results: the claim is not tested here "
+            "(the runner of PROTOCOL.md records them).",
+            "",
+        ]
     rows = []
     for cell, res in results:
         if res["status"] != "ok":
             rows.append([cell["label"], res["status"], "-", "-", "-"])
             continue
         by = {m["name"]: m for m in res["measures"]}
-        rows.append([
-            cell["label"],
-            *(_claim_cell(by[k], "train_loss") if k in by else "-"
-              for k in ("loss@25%", "loss@50%", "final loss")),
-            _claim_cell(by["weights to reach"], "weights") if "weights to reach" in by else "-",
-        ])
+        rows.append(
+            [
+                cell["label"],
+                *(
+                    _claim_cell(by[k], "train_loss") if k in by else "-"
+                    for k in ("loss@25%", "loss@50%", "final loss")
+                ),
+                _claim_cell(by["weights to reach"], "weights") if "weights to reach" in by else "-",
+            ]
+        )
     header = ["cell", "loss at 25%", "loss at 50%", "final loss", "weights to reach"]
     return [*head, *markdown_table(header, rows, escape=False), ""]
 

@@ -268,8 +268,10 @@ class ExperimentSpec(BaseModel):
         """``verdict_cells`` and ``budget_by_cell`` name cells of the spec; ``other_seeds``
         needs ``verdict_cells``."""
         slugs = self.cell_names()
-        for key, names in (("verdict_cells", self.verdict_cells),
-                           ("budget_by_cell", list(self.budget_by_cell))):
+        for key, names in (
+            ("verdict_cells", self.verdict_cells),
+            ("budget_by_cell", list(self.budget_by_cell)),
+        ):
             for name in names:
                 if not any(cell_matches(slug, name) for slug in slugs):
                     raise ValueError(

@@ -402,8 +402,12 @@ def central_claim(
     finals_b = [r.get(key) for r in runs_b]
     finals_b = [float(v) for v in finals_b if v is not None and math.isfinite(v)]
     out["target"] = float(np.mean(finals_b)) if finals_b else None
-    if not runs_m or not runs_b or not all(
-        isinstance(r.get("curve"), Mapping) and key in r["curve"] for r in runs_m + runs_b
+    if (
+        not runs_m
+        or not runs_b
+        or not all(
+            isinstance(r.get("curve"), Mapping) and key in r["curve"] for r in runs_m + runs_b
+        )
     ):
         out["status"] = "no per-seed curves"
         return out

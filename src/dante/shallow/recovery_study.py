@@ -47,8 +47,15 @@ def _dante_recovery(
     n, m = A.shape
     net = dante.Autoencoder([n, m], activation="relu", output_activation="identity", seed=seed)
     dante.fit(
-        net, Y.astype(np.float32), method=method, lr=lr, batch_size=100,
-        max_alternations=epochs, t_sngd=5, tol=0.0, seed=seed,
+        net,
+        Y.astype(np.float32),
+        method=method,
+        lr=lr,
+        batch_size=100,
+        max_alternations=epochs,
+        t_sngd=5,
+        tol=0.0,
+        seed=seed,
     )
     D = net.layers[1].linear.weight.detach().cpu().numpy().astype(float)  # (n, m) decoder
     E = net.layers[0].linear.weight.detach().cpu().numpy().T.astype(float)  # (n, m) encoder
@@ -89,9 +96,7 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             if noise == noises[0]:
                 runs.append(("perturbed+bias_floor", tae.geometric_bias(-1.25, 2.0, floor=floor_b)))
             for kind, sched in runs:
-                W0 = tae.init_weights(
-                    A, kind.split("+")[0], delta=0.5, Y=Y, seed=3000 + seed
-                )
+                W0 = tae.init_weights(A, kind.split("+")[0], delta=0.5, Y=Y, seed=3000 + seed)
                 r = tae.nwh_train(W0, Y, steps=steps, zeta=float(m), bias=sched, A=A)
                 err = np.asarray(r.errors)
                 curves.setdefault((kind, noise), []).append(err)
@@ -106,45 +111,51 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
                 if fit is not None and kind == "perturbed":
                     taus.append(fit["tau"])
                 tail = err[-10:]
-                rows.append({
-                    "method": "nwh_tied",
-                    "init": kind,
-                    "noise": noise,
-                    "seed": seed,
-                    "err_init": float(err[0]),
-                    "err_min": float(err.min()),
-                    "step_min": int(err.argmin()),
-                    "err_final": float(err[-1]),
-                    "err_last10_mean": float(tail.mean()),
-                    "loss_final": float(r.losses[-1]),
-                    "tau_fit": fit["tau"] if fit else NAN,
-                    "floor_fit": fit["floor"] if fit else NAN,
-                })
+                rows.append(
+                    {
+                        "method": "nwh_tied",
+                        "init": kind,
+                        "noise": noise,
+                        "seed": seed,
+                        "err_init": float(err[0]),
+                        "err_min": float(err.min()),
+                        "step_min": int(err.argmin()),
+                        "err_final": float(err[-1]),
+                        "err_last10_mean": float(tail.mean()),
+                        "loss_final": float(r.losses[-1]),
+                        "tau_fit": fit["tau"] if fit else NAN,
+                        "floor_fit": fit["floor"] if fit else NAN,
+                    }
+                )
         # DANTE (and a backprop Adam reference) on the sigma = first-noise data
         gen = BilinearModel(A, "mixture", noise_std=noises[0], seed=2000 + seed)
         Y = gen.sample(N)[0].astype(np.float32)
         for method, lr, ep in (("dante", 0.1, dante_epochs), ("adam", 0.003, 2 * dante_epochs)):
             d = _dante_recovery(Y, A, method, lr, ep, seed)
-            rows.append({
-                "method": f"{method}_untied",
-                "init": "default",
-                "noise": noises[0],
-                "seed": seed,
-                "err_init": NAN,
-                "err_min": NAN,
-                "step_min": -1,
-                "err_final": d["dec"]["fro"],
-                "err_last10_mean": d["enc"]["fro"],
-                "loss_final": d["loss"],
-                "tau_fit": NAN,
-                "floor_fit": NAN,
-            })
+            rows.append(
+                {
+                    "method": f"{method}_untied",
+                    "init": "default",
+                    "noise": noises[0],
+                    "seed": seed,
+                    "err_init": NAN,
+                    "err_min": NAN,
+                    "step_min": -1,
+                    "err_final": d["dec"]["fro"],
+                    "err_last10_mean": d["enc"]["fro"],
+                    "loss_final": d["loss"],
+                    "tau_fit": NAN,
+                    "floor_fit": NAN,
+                }
+            )
 
     # ---- claims
     def agg(kind: str, key: str, noise: float | None = None) -> float:
         vals = [
-            r[key] for r in rows
-            if r["init"] == kind and r["method"] == "nwh_tied"
+            r[key]
+            for r in rows
+            if r["init"] == kind
+            and r["method"] == "nwh_tied"
             and (noise is None or r["noise"] == noise)
         ]
         return float(np.mean(vals))
@@ -192,14 +203,16 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     ]
     dec = [r["err_final"] for r in rows if r["method"] == "dante_untied"]
     adam = [r["err_final"] for r in rows if r["method"] == "adam_untied"]
-    claims.append(Claim(
-        "DANTE (untied 784-10-784 ReLU autoencoder, dante.fit method='dante') recovers A in its "
-        "normalised decoder columns (same threshold).",
-        bool(np.mean(dec) <= thr),
-        f"matched decoder error {np.mean(dec):.3f} (DANTE), {np.mean(adam):.3f} (Adam backprop); "
-        f"random unit columns give ~{np.sqrt(2 * m):.2f}. An untied decoder is identifiable only "
-        "up to an invertible mixing of the codes, so nothing ties its columns to A.",
-    ))
+    claims.append(
+        Claim(
+            "DANTE (untied 784-10-784 ReLU autoencoder, dante.fit method='dante') recovers A in its "
+            "normalised decoder columns (same threshold).",
+            bool(np.mean(dec) <= thr),
+            f"matched decoder error {np.mean(dec):.3f} (DANTE), {np.mean(adam):.3f} (Adam backprop); "
+            f"random unit columns give ~{np.sqrt(2 * m):.2f}. An untied decoder is identifiable only "
+            "up to an invertible mixing of the codes, so nothing ties its columns to A.",
+        )
+    )
 
     # ---- figures
     fig, axes = plotting.pyplot().subplots(2, 3, figsize=(13, 7))
@@ -265,9 +278,16 @@ for _h, _vals in _T461.items():
         PAPER_T461[(_h, _p)] = _v
 #: Table 4.6.2 of ``003``: (h, p) -> share of the initial distance covered
 PAPER_T462 = {
-    (256, 0.05): 0.977, (256, 0.1): 0.969, (512, 0.05): 0.986, (512, 0.1): 0.982,
-    (1024, 0.05): 0.99, (1024, 0.1): 0.988, (2048, 0.05): 0.992, (2048, 0.1): 0.99,
-    (4096, 0.05): 0.994, (4096, 0.1): 0.992,
+    (256, 0.05): 0.977,
+    (256, 0.1): 0.969,
+    (512, 0.05): 0.986,
+    (512, 0.1): 0.982,
+    (1024, 0.05): 0.99,
+    (1024, 0.1): 0.988,
+    (2048, 0.05): 0.992,
+    (2048, 0.1): 0.99,
+    (4096, 0.05): 0.994,
+    (4096, 0.1): 0.992,
 }
 #: "the coherence parameter was approximately 0.1" (Sec. 4.6), read as mu/sqrt(n)
 COHERENCE = 0.1
@@ -296,22 +316,24 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
             eps_lit = sc.thesis_eps(h, p, delta, mu_max, m1)
             pre_max = float((Y.astype(np.float32) @ A.astype(np.float32)).max())
             g = sc.expected_gradient_norm(A, Y, eps, delta / 2, n_points=pts, seed=seed)
-            rows.append({
-                "table": "4.6.1",
-                "h": h,
-                "p": p,
-                "k": sc.support_size(h, p),
-                "eps": eps,
-                "grad_norm": g["grad_norm"],
-                "grad_norm_at_A": g["grad_norm_at_A"],
-                "h^(p-1)": float(h) ** (p - 1),
-                "paper_grad_norm": PAPER_T461.get((h, p), NAN),
-                "active_frac": g["active_frac"],
-                "dead_at_literal_eps": bool(pre_max < eps_lit),
-                "covered": NAN,
-                "paper_covered": NAN,
-                "gd_steps": -1,
-            })
+            rows.append(
+                {
+                    "table": "4.6.1",
+                    "h": h,
+                    "p": p,
+                    "k": sc.support_size(h, p),
+                    "eps": eps,
+                    "grad_norm": g["grad_norm"],
+                    "grad_norm_at_A": g["grad_norm_at_A"],
+                    "h^(p-1)": float(h) ** (p - 1),
+                    "paper_grad_norm": PAPER_T461.get((h, p), NAN),
+                    "active_frac": g["active_frac"],
+                    "dead_at_literal_eps": bool(pre_max < eps_lit),
+                    "covered": NAN,
+                    "paper_covered": NAN,
+                    "gd_steps": -1,
+                }
+            )
     for h in hs2:
         for p in ps2:
             A, Y, _ = sc.thesis_data(n, h, p, N, seed=10_000 * seed + h)
@@ -319,22 +341,24 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
             eps = sc.thesis_eps(h, p, delta / 2, COHERENCE, m1)
             W0 = sc.perturb_rows(A, h / 5 * delta, 1, seed=seed + 7)[0]
             r = sc.gradient_descent(W0, Y.astype(np.float32), A, eps, max_steps=max_steps)
-            rows.append({
-                "table": "4.6.2",
-                "h": h,
-                "p": p,
-                "k": sc.support_size(h, p),
-                "eps": eps,
-                "grad_norm": NAN,
-                "grad_norm_at_A": NAN,
-                "h^(p-1)": float(h) ** (p - 1),
-                "paper_grad_norm": NAN,
-                "active_frac": NAN,
-                "dead_at_literal_eps": False,
-                "covered": r.covered,
-                "paper_covered": PAPER_T462.get((h, p), NAN),
-                "gd_steps": r.steps if r.converged else -r.steps,
-            })
+            rows.append(
+                {
+                    "table": "4.6.2",
+                    "h": h,
+                    "p": p,
+                    "k": sc.support_size(h, p),
+                    "eps": eps,
+                    "grad_norm": NAN,
+                    "grad_norm_at_A": NAN,
+                    "h^(p-1)": float(h) ** (p - 1),
+                    "paper_grad_norm": NAN,
+                    "active_frac": NAN,
+                    "dead_at_literal_eps": False,
+                    "covered": r.covered,
+                    "paper_covered": PAPER_T462.get((h, p), NAN),
+                    "gd_steps": r.steps if r.converged else -r.steps,
+                }
+            )
 
     # ---- claims
     t1 = [r for r in rows if r["table"] == "4.6.1"]
@@ -398,13 +422,21 @@ def run_sparse_coding_ae(quick: bool, seeds: Sequence[int], out_dir: Path) -> St
     for p in ps2:
         hh = [r["h"] for r in t2 if r["p"] == p]
         axes[1].plot(hh, [100 * r["covered"] for r in t2 if r["p"] == p], "o-", label=f"ours p={p}")
-        axes[1].plot(hh, [100 * PAPER_T462.get((h, p), NAN) for h in hh], "x:",
-                     label=f"paper p={p}")
-    for ax, labels in zip(axes, (
-        dict(yscale="log", ylabel="avg column norm of E[dL/dW_i]",
-             title="Table 4.6.1 (o ours, x paper)", legend=6),
-        dict(ylabel="% of initial distance covered", title="Table 4.6.2", legend=7),
-    )):
+        axes[1].plot(
+            hh, [100 * PAPER_T462.get((h, p), NAN) for h in hh], "x:", label=f"paper p={p}"
+        )
+    for ax, labels in zip(
+        axes,
+        (
+            dict(
+                yscale="log",
+                ylabel="avg column norm of E[dL/dW_i]",
+                title="Table 4.6.1 (o ours, x paper)",
+                legend=6,
+            ),
+            dict(ylabel="% of initial distance covered", title="Table 4.6.2", legend=7),
+        ),
+    ):
         plotting.style_axes(ax, xscale={"value": "log", "base": 2}, xlabel="h", **labels)
     fig_name = plotting.save_figure(fig, out_dir, "sparse_coding_ae.png", dpi=90)
 

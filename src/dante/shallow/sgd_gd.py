@@ -205,9 +205,7 @@ def get_sgd_gd_activation(activation: str | SGDGDActivation) -> SGDGDActivation:
     if isinstance(activation, SGDGDActivation):
         return activation
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}"
-        )
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
     return ACTIVATIONS[activation]
 
 
@@ -595,8 +593,10 @@ def sgd_gd(
         raise ValueError(f"n must satisfy n <= d = {d} (Sec. 3 of the paper); got n = {n}")
     n_outer = _check_pos_int(n_outer, "n_outer")
     n_inner = n_outer if n_inner is None else _check_pos_int(n_inner, "n_inner")
-    sigma = 1.0 / math.sqrt(n_inner) if sigma is None else _check_pos_float(
-        sigma, "sigma", allow_zero=True
+    sigma = (
+        1.0 / math.sqrt(n_inner)
+        if sigma is None
+        else _check_pos_float(sigma, "sigma", allow_zero=True)
     )
     if beta is not None:
         beta = _check_pos_float(beta, "beta")

@@ -87,8 +87,16 @@ def _run_one(
     thm_ok = True
     for No in sweep:
         res = sgd_gd(
-            U, v, n=n, activation=activation, n_outer=No, R=R, W0=W0, theta0=theta0,
-            gamma=gamma, seed=seed,
+            U,
+            v,
+            n=n,
+            activation=activation,
+            n_outer=No,
+            R=R,
+            W0=W0,
+            theta0=theta0,
+            gamma=gamma,
+            seed=seed,
         )
         finals.append(res.history[-1].running_min_grad_w_sq)
         f = res.column("f")
@@ -133,8 +141,9 @@ def _figures(
         for r in rs:
             axes[0].loglog(x, r["finals"], ".", color=c, alpha=0.4)
             rm = r["last"].column("running_min_grad_w_sq")
-            axes[1].loglog(np.arange(1, len(rm) + 1), rm, color=c, alpha=0.6,
-                           label=act if r is rs[0] else None)
+            axes[1].loglog(
+                np.arange(1, len(rm) + 1), rm, color=c, alpha=0.6, label=act if r is rs[0] else None
+            )
     ref = gm[0] * (x / x[0]) ** -1.0
     axes[0].loglog(x, ref, "k--", label="slope -1 (Thm 5.9)")
     axes[0].set_xticks(x)
@@ -142,8 +151,12 @@ def _figures(
     axes[0].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     for ax, xlabel, ylabel, title in (
         (axes[0], "N_o (= N_i)", "min_k ||grad_W f||_F^2", "final running min vs N_o"),
-        (axes[1], "outer step k + 1 (longest run)", "running min ||grad_W f||_F^2",
-         "running min along the trajectory"),
+        (
+            axes[1],
+            "outer step k + 1 (longest run)",
+            "running min ||grad_W f||_F^2",
+            "running min along the trajectory",
+        ),
     ):
         plotting.style_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, legend=8)
     names = [plotting.save_figure(fig, out_dir, "sgd_gd_grad_rate.png")]
@@ -246,8 +259,9 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             n_chk > 0 and n_ok == n_chk,
             f"{n_ok}/{n_chk} steps with finite certificate satisfy bound >= f "
             f"(all activations incl. ReLU); final certificates: "
-            + ", ".join(f"{a} {by[a]['final_certificate']:.3g} vs f {by[a]['final_f']:.2g}"
-                        for a in acts),
+            + ", ".join(
+                f"{a} {by[a]['final_certificate']:.3g} vs f {by[a]['final_f']:.2g}" for a in acts
+            ),
         )
     )
     c1_ok = all(screens[a].passes for a in _SMOOTH) and not screens["relu"].passes
