@@ -198,3 +198,10 @@ def test_every_builtin_schedule_trains_digits():
                         max_alternations=4, lr_schedule=name)  # fmt: skip
         # chance is 0.1; four alternations of any of these reach far above it
         assert res.final["train_accuracy"] > 0.8, name
+
+
+@pytest.mark.parametrize("options", [{}, {"step_size": 2, "bogus": 1}])
+def test_torch_scheduler_arguments_are_checked_when_the_config_is_built(options):
+    # before any data is loaded or any step taken: StepLR needs step_size, knows no 'bogus'
+    with pytest.raises(ValueError, match="do not fit torch.optim.lr_scheduler.StepLR"):
+        dante.TrainConfig(lr_schedule="StepLR", lr_schedule_options=options)

@@ -90,7 +90,16 @@ def check_lr_schedule(name: str, options: dict[str, Any]) -> None:
                 f"unknown lr_schedule {name!r}; choose one of {', '.join(LR_SCHEDULES)} or a "
                 f"class name of torch.optim.lr_scheduler (e.g. 'StepLR')"
             )
-        return  # torch checks its own keyword arguments when the scheduler is built
+        try:  # torch checks its own keyword arguments: build one on a dummy optimizer now
+            dummy = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cls(dummy, **options)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"lr_schedule_options do not fit torch.optim.lr_scheduler.{name}: {exc}"
+            ) from None
+        return
     known = LR_SCHEDULES[name]
     unknown = sorted(set(options) - set(known))
     if unknown:
