@@ -175,3 +175,16 @@ def test_lbfgs_on_a_row_subsample_is_charged_its_fraction_and_nearly_as_good():
     # a linear softmax on 500 of 2,000 separable-ish rows: measured 3-6 % above the
     # full solve's loss; a wrong row mapping (labels of other rows) would be near chance
     assert ls < 1.25 * lf + 0.02
+
+
+@pytest.mark.parametrize("name", ["ridge", "lbfgs"])
+def test_non_finite_features_raise_and_leave_the_output_layer_as_it_was(name):
+    X, y = _regression()
+    net = dante.MLP([8, 16, 1], seed=0)
+    with torch.no_grad():
+        net.layers[0].linear.weight[0, 0] = float("nan")  # every hidden feature row turns NaN
+    out_before = [p.detach().clone() for p in net.layers[1].parameters()]
+    with pytest.raises(dante.NonFiniteLossError, match="output solve"):
+        dante.fit(net, X, y, output_solver=name, max_alternations=1, batch_size=30)
+    for p, q in zip(net.layers[1].parameters(), out_before):
+        assert torch.equal(p, q)  # restored bit for bit (a copy, no arithmetic)

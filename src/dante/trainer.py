@@ -950,16 +950,24 @@ class Trainer:
                 return self.model.forward_path(H[i:j], prefix)
 
         self._set_trainable(block)
+        for cb in self.callbacks:
+            cb.on_phase_start(self, stage, block)
         try:
             before, passes = solver.solve(rows, len(H), target, int(passes_left))
-            if not math.isfinite(before):
+            if not math.isfinite(before):  # the features were already non-finite
+                with torch.no_grad():
+                    for p, s in zip(params, at_start):
+                        p.copy_(s)
                 raise NonFiniteLossError(
                     f"training loss became {before} before the output solve of stage "
-                    f"{stage.name!r}; lower lr (now {cfg.lr}) or rescale the data."
+                    f"{stage.name!r} (block {list(block)} keeps its weights); lower lr (now "
+                    f"{cfg.lr}) or rescale the data."
                 )
             self._raise_if_diverged(stage, block, params, at_start)
         finally:
             self._set_trainable(None)
+            for cb in self.callbacks:
+                cb.on_phase_end(self, stage, block)
         budget.steps += math.ceil(passes)  # passes may be fractional (a row subsample)
         budget.weights_updated += math.ceil(passes * per_pass)
         budget.samples_seen += round(passes * len(H))
