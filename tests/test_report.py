@@ -346,3 +346,20 @@ def test_figures_with_per_seed_curves(tmp_path):
     written = plot_experiment(_payload({"dante": m, "dante@paper": m2}, name="figZ"), tmp_path)
     assert [p.name for p in written] == ["figZ_curves.png"]
     assert written[0].stat().st_size > 0
+
+
+def test_a_spec_without_its_data_says_so_with_its_command(tmp_path):
+    from dante.cli import main
+    from dante.data import load
+
+    try:
+        load("tiny_imagenet")
+        pytest.skip("Tiny ImageNet is installed here: fig4 would really run")
+    except Exception:  # DatasetNotAvailableError: the case under test
+        pass
+    md = tmp_path / "RESULTS.md"
+    assert main(["reproduce", "fig4", "--out", str(tmp_path), "--results-md", str(md)]) == 0
+    text = md.read_text()
+    assert "**Not run: this copy lacks the data (tiny_imagenet" in text
+    assert "`dante reproduce fig4` runs it" in text
+    assert "**Incomplete" not in text.split("## fig4")[1].split("\n## ")[0]

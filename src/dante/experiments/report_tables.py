@@ -338,7 +338,15 @@ def experiment_section(payload: Mapping[str, Any], fig_dir: str | Path | None) -
     spec = payload["spec"]
     metric = spec["metric"]
     lines = [f"## {payload['name']}: {payload['title']}", ""]
-    if not payload.get("complete", True):
+    missing = spec.get("missing_data")
+    if missing and not payload["cells"]:  # nothing could run: say what it needs and how
+        lines += [
+            f"**Not run: this copy lacks the data ({', '.join(missing['datasets'])}; "
+            f"docs/DATA.md says where the official files go). Once they are present, "
+            f"`{missing['command']}` runs it.**",
+            "",
+        ]
+    elif not payload.get("complete", True):
         lines += [f"**Incomplete: {len(payload['cells'])} cell(s) finished so far.**", ""]
     lines.append(
         f"Source: {payload['source']}. Metric: `{metric}` "
