@@ -205,12 +205,13 @@ def run_nwh(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     adam = [r["err_final"] for r in rows if r["method"] == "adam_untied"]
     claims.append(
         Claim(
-            "DANTE (untied 784-10-784 ReLU autoencoder, dante.fit method='dante') recovers A in its "
-            "normalised decoder columns (same threshold).",
+            "DANTE (untied 784-10-784 ReLU autoencoder, dante.fit method='dante') recovers A "
+            "in its normalised decoder columns (same threshold).",
             bool(np.mean(dec) <= thr),
-            f"matched decoder error {np.mean(dec):.3f} (DANTE), {np.mean(adam):.3f} (Adam backprop); "
-            f"random unit columns give ~{np.sqrt(2 * m):.2f}. An untied decoder is identifiable only "
-            "up to an invertible mixing of the codes, so nothing ties its columns to A.",
+            f"matched decoder error {np.mean(dec):.3f} (DANTE), {np.mean(adam):.3f} (Adam "
+            f"backprop); random unit columns give ~{np.sqrt(2 * m):.2f}. An untied decoder is "
+            "identifiable only up to an invertible mixing of the codes, so nothing ties its "
+            "columns to A.",
         )
     )
 
