@@ -186,7 +186,12 @@ def test_resumed_run_continues_the_schedule(tmp_path, name, options):
     )
     resumed = trainer.fit(X, y)
     assert trainer.resumed_from_step == 28
-    assert resumed.stages[0]["lr"] == pytest.approx(full.stages[0]["lr"], rel=1e-12)
+    # the per-block lr histories ({block: [lr per round]}) match key by key; rel 1e-12:
+    # the same schedule arithmetic replayed, only rounding-order differences allowed
+    got, want = resumed.stages[0]["lr"], full.stages[0]["lr"]
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert got[key] == pytest.approx(want[key], rel=1e-12), key
     for p, q in zip(full.model.parameters(), resumed.model.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
