@@ -333,6 +333,36 @@ def test_central_claim_table_from_per_seed_curves(tmp_path):
     comp = _row(text, "| mnist 784-100-10 | dante |")
     assert "**not held**" in comp and "cuda (H200)" in comp
     assert (tmp_path / "docs" / "RESULTS.md").exists()
+    # the overview at the top counts the same verdicts: the tuned row (not held) and the
+    # central claim's two measures (25% and 50%: both held)
+    glance = _row(text, "| [figX](#figx-t) |")
+    assert "| not run" not in glance and "| 1 not held | 2 held |" in glance
+    assert text.index("## Verdicts at a glance") < text.index("## Deviations from the papers")
+
+
+def test_glance_counts_study_claims_and_incomplete_figures(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    study = {"name": "s1", "title": "A study", "source": "004", "setup": "x", "rows": [],
+             "kind": "study", "quick": False, "seeds": [0],
+             "claims": [{"claim": "a", "holds": True, "evidence": "e"},
+                        {"claim": "b", "holds": False, "evidence": "e"},
+                        {"claim": "c", "holds": True, "evidence": "e"}]}  # fmt: skip
+    (out / "s1.json").write_text(json.dumps(study))
+    dante = _runs([0.30, 0.31, 0.29, 0.30, 0.32])
+    sgd = _runs([0.30, 0.29, 0.31, 0.30, 0.28])
+    payload = _payload({"dante": _method("dante", 0.1, [0.1], dante),
+                        "sgd": _method("sgd", 1.0, [1.0], sgd)}, name="figY", baseline="sgd",
+                       paper=[{"cell": "mnist__", "method": "dante", "metric": "test_loss",
+                               "claim": "better", "baseline": "sgd"}])  # fmt: skip
+    payload["complete"], payload["missing"] = False, {"mnist__250": 2, "mnist__400": 0}
+    payload["cells"][0]["n_train"] = 60000
+    (out / "figY.json").write_text(json.dumps(payload))
+    text = write_results_md(out, tmp_path / "RESULTS.md").read_text()
+    assert "| complete | - | study: 2 of 3 claims hold |" in _row(text, "| [s1](#s1-a-study) |")
+    fig = _row(text, "| [figY](#figy-t) |")
+    # equal means within noise: inconclusive; one finished cell of three; 60k rows
+    assert "| incomplete (1/3 cells) | 60,000 | 1 inconclusive |" in fig
 
 
 def test_figures_with_per_seed_curves(tmp_path):

@@ -5,7 +5,8 @@ per-experiment JSON files written by :func:`dante.experiments.run_experiment`,
 from the paper numbers and deviation fields recorded in the experiment specs,
 or from the study JSON files written by
 :func:`dante.experiments.studies.run_named_study`. The page opens with the
-deviation table (:mod:`.deviations`); each experiment's section
+verdicts at a glance (:mod:`.report_glance`) and the deviation table
+(:mod:`.deviations`); each experiment's section
 (:mod:`.report_tables`) carries the verdicts of :mod:`.verdicts`.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from ..reporting import atomic_write_text
 from .deviations import deviation_section
 from .plotting import plot_experiment
+from .report_glance import glance_section
 from .report_tables import experiment_section, markdown_table, md_text, table_cell
 from .study import STUDY_KIND
 
@@ -91,6 +93,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     experiments = [p for p in payloads if p.get("kind") != STUDY_KIND]
     studies = [p for p in payloads if p.get("kind") == STUDY_KIND]
     lines = ["# Reproduction results", "", _INTRO.format(results=results_dir.as_posix()), ""]
+    lines += glance_section(experiments, studies)
     lines += deviation_section(experiments)
     fig_dir = md_path.parent / "figures"
     for payload in experiments:
