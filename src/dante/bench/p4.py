@@ -90,6 +90,12 @@ def derive_p4(p4: dict[str, Any]) -> dict[str, Any]:
         "width_fit": fit_w,
         # the exponent over the widths where the per-width work dominates
         "width_exponent_wide": _fits(by_w[-2:], [1, 1])["exponent"] if len(by_w) > 1 else None,
+        # goal P4 (issue 14): the log-log slope from width 256 up
+        "width_exponent_from_256": (
+            _fits(wide, [1] * len(wide))["exponent"]
+            if len(wide := [r for r in by_w if r[0] >= 256]) > 1
+            else None
+        ),
     }
 
 

@@ -86,6 +86,17 @@ def _header(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bound_share(p3: dict[str, Any]) -> str:
+    bound = p3.get("flop_bound")
+    return f"{p3['speedup'] / bound:.0%} of it" if bound else "share unknown"
+
+
+def _p3_met(p3: dict[str, Any]) -> bool:
+    """Goal P3 (issue 14): the measured speed-up is >= 80% of the matmul-FLOP bound."""
+    bound = p3.get("flop_bound")
+    return bool(bound) and p3["speedup"] >= 0.8 * bound
+
+
 def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> None:
     """Render ``docs/PERFORMANCE.md`` from the measurements (no hand-typed numbers)."""
     from ..reporting import atomic_write_text
@@ -113,24 +124,29 @@ def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> No
             f"| P3 frozen-prefix cache speed-up, one sweep of {'-'.join(map(str, p3['sizes']))} "
             f"| {p3['speedup']:.2f}x ({p3['recomputed']:.2f} s -> {p3['cached']:.2f} s; weights "
             f"differ by {p3['max_weight_difference']:.1e}; matmul-FLOP bound of a sweep "
-            f"{p3.get('flop_bound', float('nan')):.2f}x) | >= 3x | "
-            f"{'yes' if p3['speedup'] >= 3 else 'no'} |"
+            f"{p3.get('flop_bound', float('nan')):.2f}x, so {_bound_share(p3)}) "
+            f"| >= 80% of the bound | {'yes' if _p3_met(p3) else 'no'} |"
         )
-        if p3.get("flop_bound") and p3["flop_bound"] < 3:
+        if p3.get("flop_bound"):
             notes.append(
                 f"P3: the cache can only remove the frozen prefix's matmuls; for this "
                 f"architecture that bounds a sweep's speed-up at {p3['flop_bound']:.2f}x "
-                f"(matmul FLOPs with / without the prefix), below the 3x goal at any "
-                f"implementation speed. Measured {p3['speedup']:.2f}x = "
-                f"{p3['speedup'] / p3['flop_bound']:.0%} of that bound."
+                f"(matmul FLOPs with / without the prefix) at any implementation speed. "
+                f"Measured {p3['speedup']:.2f}x = {_bound_share(p3)}."
             )
     p4 = results.get("p4")
     if p4:
-        for key, label in (("n_exponent", "N"), ("width_exponent", "width")):
-            e = p4[key]
+        e = p4["n_exponent"]
+        lines.append(
+            f"| P4 time per epoch ~ N^k | k = {e:.2f} | 1.0 ± 0.1 | "
+            f"{'yes' if abs(e - 1) <= 0.1 else 'no'} |"
+        )
+        e = p4.get("width_exponent_from_256")
+        if e is not None:
+            widths = ", ".join(str(w) for w, _ in p4["by_width"] if w >= 256)
             lines.append(
-                f"| P4 time per epoch ~ {label}^k | k = {e:.2f} | 1.0 ± 0.1 | "
-                f"{'yes' if abs(e - 1) <= 0.1 else 'no'} |"
+                f"| P4 time per epoch ~ width^k from width 256 up ({widths}) | k = {e:.2f} "
+                f"| >= 0.9 | {'yes' if e >= 0.9 else 'no'} |"
             )
         fw = p4.get("width_fit")
         if fw:
