@@ -12,7 +12,9 @@ Importing this module imports every study module, so
 * ``exact_erm`` -- certified ERM optimum vs DANTE and SGD (``003`` Ch. 2),
   :mod:`dante.exact.study`;
 * ``nwh`` and ``sparse_coding_ae`` -- autoencoder recovery (``004`` Figs. 2-3;
-  ``003`` Tables 4.6.1-4.6.2), :mod:`dante.shallow.recovery_study`.
+  ``003`` Tables 4.6.1-4.6.2), :mod:`dante.shallow.recovery_study`;
+* ``pac_bayes`` -- PAC-Bayes bounds of trained nets, Thm 6.3.1 vs NBS (``003``
+  Ch. 6), :mod:`dante.pac_bayes.study`.
 
 :func:`run_named_study` runs one and writes ``<out>/<name>.json``
 (:meth:`StudyResult.to_dict` plus ``name``, ``kind``, ``quick`` and
@@ -31,6 +33,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ..exact import study as _exact_study  # noqa: F401  registers "exact_erm"
+from ..pac_bayes import study as _pac_bayes_study  # noqa: F401  registers "pac_bayes"
 from ..reporting import write_json
 from ..shallow import recovery_study as _recovery_study  # noqa: F401  "nwh", "sparse_coding_ae"
 from ..shallow import relu_gate_study as _relu_gate_study  # noqa: F401  "relu_gate"
