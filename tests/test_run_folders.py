@@ -46,7 +46,7 @@ def no_data(monkeypatch):
     def refuse(args):
         raise AssertionError("the data set was loaded before --out was checked")
 
-    monkeypatch.setattr("dante.cli._load_dataset", refuse)
+    monkeypatch.setattr("dante.cli_train._load_dataset", refuse)
 
 
 @pytest.fixture
