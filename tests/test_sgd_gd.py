@@ -20,9 +20,15 @@ from dante.shallow.sgd_gd import (
     SMOOTH_ACTIVATIONS,
     SGDGDActivation,
     certificate_bound,
+    certificate_tightness,
+    corollary59_bound,
+    d_full_column_rank,
     d_matrix,
     gradients,
     lemma54_bound,
+    lemma54_constants,
+    lemma54_global_bound,
+    lemma54_run_bound,
     objective,
     project_ball,
     screen_condition_c1,
@@ -403,3 +409,159 @@ def test_other_bad_arguments():
         sgd_gd("abc", v, n=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must be finite"):
         objective(W * float("nan"), theta, U, v)
+
+
+# ------------------------------------------ verdict hygiene (issue 15): tightness, rank, L
+
+_IDENTITY = SGDGDActivation(
+    "identity", lambda x: x, torch.ones_like, torch.zeros_like, True, math.inf, 1.0, 0.0
+)
+
+
+def test_certificate_tightness_hand_case():
+    # n = 1, d = N = 2, h = identity, W = 0, theta = 1: s = v, D = [u_1 u_2] = [[1, 1], [0, 1]].
+    # D^T D = [[1, 1], [1, 2]], sigma_min^2 = (3 - sqrt 5)/2; v = (1, 0): f = 1/4,
+    # ||grad_W f||^2 = ||D s||^2 / N^2 = 1/4, certificate = N/4 / (2 sigma_min^2) = (3+sqrt 5)/8,
+    # tightness = certificate / f = (3 + sqrt 5)/2 = 2.618... (not 1: s is not along the
+    # smallest singular vector of D).
+    W = torch.zeros(1, 2, dtype=F64)
+    theta = torch.ones(1, dtype=F64)
+    U = torch.tensor([[1.0, 1.0], [0.0, 1.0]], dtype=F64)
+    v = torch.tensor([1.0, 0.0], dtype=F64)
+    smin = sigma_min_d_sq(W, theta, U, _IDENTITY)
+    assert smin == pytest.approx((3 - math.sqrt(5)) / 2, rel=1e-12)
+    assert objective(W, theta, U, v, _IDENTITY) == pytest.approx(0.25, rel=1e-12)
+    gW, _ = gradients(W, theta, U, v, _IDENTITY)
+    cert = certificate_bound(float((gW * gW).sum()), smin, 2, 2)
+    assert cert == pytest.approx((3 + math.sqrt(5)) / 8, rel=1e-12)
+    assert certificate_tightness(W, theta, U, v, _IDENTITY) == pytest.approx(
+        (3 + math.sqrt(5)) / 2, rel=1e-12
+    )
+    # s along the smallest right singular vector of D: the certificate is exact (tightness 1)
+    _, vecs = torch.linalg.eigh(
+        d_matrix(W, theta, U, _IDENTITY).T @ d_matrix(W, theta, U, _IDENTITY)
+    )
+    assert certificate_tightness(W, theta, U, vecs[:, 0], _IDENTITY) == pytest.approx(1.0)
+
+
+def test_certificate_tightness_is_certificate_over_f_on_random_points():
+    W, theta, U, v = _problem(3, 4, 10, seed=5, act="sigmoid")
+    gW, _ = gradients(W, theta, U, v, "sigmoid")
+    cert = certificate_bound(float((gW * gW).sum()), sigma_min_d_sq(W, theta, U, "sigmoid"), 10, 12)
+    t = certificate_tightness(W, theta, U, v, "sigmoid")
+    assert t == pytest.approx(cert / objective(W, theta, U, v, "sigmoid"), rel=1e-12)
+    assert t >= 1.0
+    # no certificate when N > nd
+    W2, th2, U2, v2 = _problem(1, 2, 3, seed=5)
+    assert certificate_tightness(W2, th2, U2, v2, "sigmoid") == math.inf
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_d_full_column_rank_agrees_with_numpy_matrix_rank(seed):
+    W, theta, U, _ = _problem(2, 3, 6, seed=seed, act="tanh")
+    Dm = d_matrix(W, theta, U, "tanh").numpy()
+    sv = np.linalg.svd(Dm, compute_uv=False)
+    ok = d_full_column_rank(sv[-1] ** 2, sv[0] ** 2, 6, 6)
+    assert ok == (np.linalg.matrix_rank(Dm) == 6) and ok
+    Ddup = Dm.copy()
+    Ddup[:, 5] = Ddup[:, 4]  # a repeated column: rank 5
+    sv = np.linalg.svd(Ddup, compute_uv=False)
+    assert not d_full_column_rank(sv[-1] ** 2, sv[0] ** 2, 6, 6)
+    assert np.linalg.matrix_rank(Ddup) == 5
+    assert not d_full_column_rank(1.0, 1.0, 7, 6)  # N > nd
+
+
+@pytest.mark.parametrize("act", SMOOTH_ACTIVATIONS)
+def test_lemma54_sup_constants_match_a_grid(act):
+    # the closed-form global sups of |h'| and |h''| against a fine grid on [-30, 30]
+    a = ACTIVATIONS[act]
+    x = torch.linspace(-30, 30, 600_001, dtype=F64)
+    for closed, fn in ((a.sup_dh, a.dh), (a.sup_d2h, a.d2h)):
+        grid = float(fn(x).abs().max())
+        assert grid <= closed * (1 + 1e-12)
+        assert grid >= closed * (1 - 1e-6)
+    if math.isfinite(a.sup_h):
+        # L_{hh'} bounds sup ||grad H|| for H(x1, x2) = h(x1) h'(x2),
+        # grad H = (h'(x1) h'(x2), h(x1) h''(x2))
+        g = torch.linspace(-8, 8, 801, dtype=F64)
+        X1, X2 = torch.meshgrid(g, g, indexing="ij")
+        gnorm = torch.sqrt((a.dh(X1) * a.dh(X2)) ** 2 + (a.h(X1) * a.d2h(X2)) ** 2)
+        _, l_hdh = lemma54_constants(act)
+        assert float(gnorm.max()) <= l_hdh
+
+
+def _w_hessian_norm(W, theta, U, v, act):
+    n, d = W.shape
+
+    def fW(w):
+        return _f_torch(w.reshape(n, d), theta, U, v, act)
+
+    H = torch.autograd.functional.hessian(fW, W.reshape(-1))
+    return float(torch.linalg.eigvalsh(H).abs().max())
+
+
+def test_softplus_has_no_global_lemma54_constant():
+    # n = d = 2, N = 1, u = e_1, theta = (1, 1), W = [[t, 0], [0, 0]]: the W-Hessian has the
+    # entry -s theta_2 h''(0) u_1^2 with s = v - h(t) - h(0) ~ -t, so it grows like t/4.
+    U = torch.tensor([[1.0], [0.0]], dtype=F64)
+    v = torch.tensor([0.0], dtype=F64)
+    theta = torch.ones(2, dtype=F64)
+    norms = {}
+    for act in ("softplus", "sigmoid"):
+        norms[act] = [
+            _w_hessian_norm(torch.tensor([[t, 0.0], [0.0, 0.0]], dtype=F64), theta, U, v, act)
+            for t in (10.0, 100.0, 1000.0)
+        ]
+    assert norms["softplus"][2] > 9 * norms["softplus"][1] > 81 * norms["softplus"][0] / 2
+    assert norms["softplus"][2] == pytest.approx(1000.0 / 4, rel=0.01)
+    L_sig = lemma54_global_bound(U, v, "sigmoid", n=2, radius=math.sqrt(2))
+    assert max(norms["sigmoid"]) <= L_sig < math.inf
+    assert L_sig == lemma54_bound(U, v, "sigmoid", n=2, radius=math.sqrt(2))
+    assert lemma54_global_bound(U, v, "softplus", n=2, radius=1.0) == math.inf
+    assert lemma54_global_bound(U, v, "relu", n=2, radius=1.0) == math.inf
+
+
+def _teacher_run(act, n_outer=30, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    U = torch.randn(3, 8, generator=g, dtype=F64) / math.sqrt(3)
+    Ws = torch.randn(3, 3, generator=g, dtype=F64)
+    ts = torch.randn(3, generator=g, dtype=F64)
+    v = ACTIVATIONS[act].h(Ws @ U).T @ ts
+    R = 3.0 * float(ts.norm())
+    return U, v, sgd_gd(U, v, n=3, activation=act, n_outer=n_outer, R=R, seed=seed)
+
+
+def test_corollary59_is_the_papers_formula_and_dominates_5_21():
+    U, v, res = _teacher_run("sigmoid")
+    h = res.history
+    L = 1.0 / h[0].gamma
+    lth = max(x.l_theta for x in h)
+    expected = 2 * L * (h[0].f_start + (2 * res.radius) ** 2 * (lth + 0.5) + 1) / 30
+    assert corollary59_bound(res) == pytest.approx(expected, rel=1e-12)
+    assert corollary59_bound(res) >= theorem59_bound(res)[-1]
+    assert corollary59_bound(res) >= h[-1].running_min_grad_w_sq
+    _, _, sp = _teacher_run("softplus")
+    with pytest.raises(ValueError, match="gamma_k vary"):
+        corollary59_bound(sp)
+
+
+def test_theorem59_bound_with_one_lipschitz_constant():
+    U, v, res = _teacher_run("sigmoid")
+    L = 1.0 / res.history[0].gamma
+    np.testing.assert_allclose(theorem59_bound(res, L), theorem59_bound(res), rtol=1e-12)
+    # a larger L (still gamma < 2/L) shrinks the denominator: a larger bound
+    assert np.all(theorem59_bound(res, 1.5 * L) > theorem59_bound(res))
+    with pytest.raises(ValueError, match="gamma_k < 2/L"):
+        theorem59_bound(res, 2.0 * L)
+
+
+def test_lemma54_run_bound_covers_every_iterate():
+    U, v, sp = _teacher_run("softplus")
+    L_run = lemma54_run_bound(sp, U, v, "softplus")
+    assert L_run >= max(1.0 / x.gamma for x in sp.history)
+    x_max = max(float((sp.W @ U).abs().max()), *(x.max_abs_preact for x in sp.history))
+    assert L_run == lemma54_bound(U, v, "softplus", n=3, radius=sp.radius, x_max=x_max + 1)
+    U2, v2, sig = _teacher_run("sigmoid")
+    assert lemma54_run_bound(sig, U2, v2, "sigmoid") == pytest.approx(1.0 / sig.history[0].gamma)
+    # the diagnostics record sigma_max(D)^2 and the pre-activation box of each step
+    assert all(x.sigma_max_d_sq >= x.sigma_min_d_sq for x in sp.history)

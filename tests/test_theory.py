@@ -333,3 +333,24 @@ def test_empirical_kappa_below_formula_on_theorem_domain(act: str, a: float) -> 
     checked = [p for p in pts if float(f(p)) > eps]
     assert slqc_check(f, grad, checked[worst], teacher.w_star, eps, 1.001 * res.kappa).holds
     assert not slqc_check(f, grad, checked[worst], teacher.w_star, eps, 0.999 * res.kappa).holds
+
+
+# ----------------------------------------------------------------------------
+# verdict rule of the slqc study's "increasingly so" claim (issue 15)
+# ----------------------------------------------------------------------------
+
+
+def test_measured_ratio_rises_needs_measured_increases():
+    from dante.theory.study import measured_ratio_rises
+
+    # the full run's numbers: 0.419, 0.696, 2.57 measured, then a lower bound 1.42 (capped)
+    assert not measured_ratio_rises([0.419, 0.696, 2.57, 1.42], [True, True, True, False])
+    # a lower bound above the previous measured ratio does show a rise
+    assert measured_ratio_rises([0.419, 0.696, 2.57, 3.0], [True, True, True, False])
+    # after a lower bound nothing can be shown; nan is unknown; a fall is a fall
+    assert not measured_ratio_rises([2.0, 5.0], [False, True])
+    assert not measured_ratio_rises([0.4, math.nan], [True, False])
+    assert not measured_ratio_rises([0.7, 0.4], [True, True])
+    assert measured_ratio_rises([0.7], [True])
+    with pytest.raises(ValueError, match="differ in length"):
+        measured_ratio_rises([0.1, 0.2], [True])

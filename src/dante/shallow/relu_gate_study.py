@@ -13,6 +13,16 @@ Checks, on teachers with *non-symmetric* input distributions:
 * noise-assisted subgradient dynamics (Algorithm 3, Theorem 3.4.1): the
   largest distance from ``w*`` over ``i_max`` steps against the confinement
   radius ``r*`` at failure probability ``delta``.
+
+Verdict thresholds (issue 15: each from the thesis or declared here, before
+the runs): the predicted rate ``1 - lambda_min^2 / c1`` of eq. (3.5) (every
+per-run fitted rate and every mean-over-runs fitted rate at most it; the fit
+uses ``log ||w_t - w*||^2`` while it exceeds the declared floor ``1e-20``);
+exact equality of the two indicators' moments; the GLM-Tron bound of
+Theorem 3.5.2; the fraction of runs leaving the ball of radius ``r*`` at most
+``delta = 0.05`` (Theorem 3.4.1's failure probability, ``delta`` declared in
+the spec); the printed-step claim is judged at ``eta = 0.5`` of the printed
+limit, the first point of the declared step grid.
 """
 
 from __future__ import annotations
@@ -213,7 +223,8 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         Claim(
             "Modified SGD for a ReLU gate (Alg. 2, Thm 3.3.1, eq. 3.5) converges linearly on "
             "non-symmetric inputs with per-step rate of ||w_t-w*||^2 at most "
-            "1 - lambda_min^2/c1 (eta = lambda_min/c1 estimated from 1{y>0})",
+            "1 - lambda_min^2/c1 (eta = lambda_min/c1 estimated from 1{y>0}); judged per run "
+            "and on the mean over runs (the theorem bounds the mean)",
             bool(sgd_ok_all),
             f"every per-run fitted rate and every mean-over-runs fitted rate <= its predicted "
             f"rate: {sgd_ok_all}; log(rate)/log(pred) per run in [{min(ratio_all):.2f}, "
@@ -256,7 +267,9 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         ),
         Claim(
             "Thm 3.4.1 as printed: any eta < 1/(C^2 sqrt(2 i_max)) gives a nontrivial "
-            "confinement guarantee (exponent lam^2/(2 i_max k))",
+            "confinement guarantee (exponent lam^2/(2 i_max k)); tested at eta = 0.5 of the "
+            "printed limit (first point of the declared step grid) with the exponent the "
+            "proof's Azuma step gives",
             bool(max(fracs_all) >= 0.5),
             f"the exponent the proof's Azuma-Hoeffding step (Thm 3.D.1, c_i = k) gives is "
             f"lam^2/(2 i_max k^2); with it no lambda reaches delta={delta} at eta = 0.5 or 0.25 "

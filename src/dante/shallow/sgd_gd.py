@@ -43,7 +43,11 @@ Choices the paper leaves open (all documented again where they are made):
 * Softplus has unbounded values, so Lemma 5.4's assumptions fail globally
   (Remark 5.5 omits it); for it the constants are taken over the pre-activation
   box ``|x| <= x_max`` and the step size is recomputed every outer step with
-  ``x_max = max|W_k U| + 1`` (a local bound, documented as such).
+  ``x_max = max|W_k U| + 1`` (a local bound, documented as such). No global
+  ``L`` exists for it (the ``W``-Hessian of (2.1) is unbounded;
+  :func:`~dante.shallow.sgd_gd_problem.lemma54_global_bound` returns ``inf``);
+  the one ``L`` valid along a whole run is
+  :func:`~dante.shallow.sgd_gd_bounds.lemma54_run_bound`.
 * ReLU / leaky ReLU are registered only for the comparison experiment and are
   flagged non-smooth: ``h'`` is discontinuous, Lemma 5.4 gives ``L = inf``, and
   :func:`sgd_gd` then requires an explicit ``gamma``. ``h'(0) := 0`` for ReLU.
@@ -56,6 +60,14 @@ Choices the paper leaves open (all documented again where they are made):
   ``sigma = 1/sqrt(N_i)``), with ``L_theta = lambda_max(A A^T)/N`` recomputed at
   each ``W_k`` (the exact Hessian bound of Lemma 5.7's proof, not its looser
   ``u^2 d``).
+
+Layout: :mod:`.sgd_gd_activations`, :mod:`.sgd_gd_problem` (objective,
+gradients, ``D``, certificate, Lemma 5.4), :mod:`.sgd_gd_algorithm`
+(Algorithm 1), :mod:`.sgd_gd_bounds` (Theorem 5.9 along a run),
+:mod:`.sgd_gd_c1` (condition C1); this module re-exports them.
+``certificate_tightness``, ``d_full_column_rank``, ``lemma54_global_bound``,
+``corollary59_bound`` and ``lemma54_run_bound`` are importable from here but
+not in ``__all__`` (``dante.shallow``'s pinned public API does not list them).
 """
 
 from __future__ import annotations
@@ -70,7 +82,8 @@ from .sgd_gd_activations import (  # noqa: F401  (DTYPE, Fn kept importable from
     _tanh_d2,
     get_sgd_gd_activation,
 )
-from .sgd_gd_algorithm import OuterDiagnostics, SGDGDResult, sgd_gd, theorem59_bound
+from .sgd_gd_algorithm import OuterDiagnostics, SGDGDResult, sgd_gd
+from .sgd_gd_bounds import corollary59_bound, lemma54_run_bound, theorem59_bound  # noqa: F401
 from .sgd_gd_c1 import C1Screen, _c1_residuals, screen_condition_c1  # noqa: F401
 from .sgd_gd_problem import (  # noqa: F401  (private helpers kept importable from here)
     _as_tensor,
@@ -78,13 +91,17 @@ from .sgd_gd_problem import (  # noqa: F401  (private helpers kept importable fr
     _check_pos_float,
     _check_pos_int,
     _check_problem,
+    _d_gram_extremes,
     _grads,
     _sigma_min_d_sq,
     certificate_bound,
+    certificate_tightness,
+    d_full_column_rank,
     d_matrix,
     gradients,
     lemma54_bound,
     lemma54_constants,
+    lemma54_global_bound,
     objective,
     project_ball,
     sigma_min_d_sq,

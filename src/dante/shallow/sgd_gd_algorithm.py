@@ -1,10 +1,10 @@
-"""Algorithm 1 (SGD-GD) of Boob & Lan and the bound (5.21) of its Theorem 5.9.
+"""Algorithm 1 (SGD-GD) of Boob & Lan, with per-step diagnostics.
 
 ``002_16d5585f51d1d631.txt``: :func:`sgd_gd` runs the alternating
 inner-SGD-on-``theta`` / outer-GD-on-``W`` scheme and records an
 :class:`OuterDiagnostics` per outer step (``f``, ``||grad_W f||^2``,
-``sigma_min(D)^2``, the certificate, the step sizes); :func:`theorem59_bound`
-evaluates the right-hand side of (5.21) along a run. Re-exported by
+``sigma_min(D)^2``, the certificate, the step sizes); the bounds of Theorem 5.9
+along a run are in :mod:`dante.shallow.sgd_gd_bounds`. Re-exported by
 :mod:`dante.shallow.sgd_gd`.
 """
 
@@ -22,8 +22,8 @@ from .sgd_gd_problem import (
     _check_data,
     _check_pos_float,
     _check_pos_int,
+    _d_gram_extremes,
     _grads,
-    _sigma_min_d_sq,
     certificate_bound,
     lemma54_bound,
     project_ball,
@@ -33,7 +33,6 @@ __all__ = [
     "OuterDiagnostics",
     "SGDGDResult",
     "sgd_gd",
-    "theorem59_bound",
 ]
 
 # ------------------------------------------------------------------ Algorithm 1
@@ -45,7 +44,12 @@ class OuterDiagnostics:
 
     ``grad_w_sq = ||grad_W f(W_k, theta_{k+1})||_F^2`` is the quantity of
     Theorem 5.9; ``certificate = N grad_w_sq / (2 sigma_min(D)^2)`` (``inf`` if
-    ``D`` is rank deficient or ``N > nd``) upper-bounds ``f``.
+    ``D`` is rank deficient or ``N > nd``) upper-bounds ``f``. ``sigma_max_d_sq``
+    (``sigma_max(D)^2``, for the rank test of
+    :func:`~dante.shallow.sgd_gd_problem.d_full_column_rank`) and
+    ``max_abs_preact = max |W_k U|`` (the pre-activation box of step ``k``, for
+    :func:`~dante.shallow.sgd_gd_bounds.lemma54_run_bound`) were added later and
+    default to ``nan``.
     """
 
     k: int
@@ -62,6 +66,8 @@ class OuterDiagnostics:
     gamma: float
     beta: float
     inner_steps: int
+    sigma_max_d_sq: float = math.nan
+    max_abs_preact: float = math.nan
 
 
 @dataclass
@@ -244,7 +250,7 @@ def sgd_gd(
             else:
                 x_max = float(Z.abs().max()) + 1.0
                 gamma_k = 1.0 / lemma54_bound(Ut, vt, act, n=n, radius=radius, x_max=x_max)
-            smin_d = _sigma_min_d_sq(W, theta, Ut, act)
+            smin_d, smax_d = _d_gram_extremes(W, theta, Ut, act)
             if act.smooth:
                 x_loc = None if bounded_h else float(Z.abs().max())
                 l_loc = lemma54_bound(Ut, vt, act, n=n, theta=theta, x_max=x_loc)
@@ -266,6 +272,8 @@ def sgd_gd(
                     gamma=gamma_k,
                     beta=beta_k,
                     inner_steps=steps,
+                    sigma_max_d_sq=smax_d,
+                    max_abs_preact=float(Z.abs().max()),
                 )
             )
             W = W - gamma_k * g_W
@@ -274,35 +282,3 @@ def sgd_gd(
                     f"W became non-finite at outer step {k}; gamma = {gamma_k:g} is too large"
                 )
     return SGDGDResult(W=W, theta=theta, history=hist, radius=radius, sigma=sigma, n_inner=n_inner)
-
-
-def theorem59_bound(result: SGDGDResult) -> np.ndarray:
-    """Right-hand side of (5.21), Theorem 5.9 of ``002_16d5585f51d1d631.txt``, for every prefix.
-
-    Entry ``K`` bounds ``E[min_{k <= K} ||grad_W f(W_k, theta_{k+1})||_F^2]``::
-
-        (f(W_0, theta_0) + sum_{k<=K} (sum_tau beta_k)^{-1} [R^2/2
-             + sum_tau beta_k^2 sigma^2 / (2 (1 - L_theta,k beta_k))])
-        / sum_{k<=K} (gamma_k - L gamma_k^2 / 2)
-
-    evaluated with the run's own ``beta_k``, ``L_theta(W_k)``, ``gamma_k``,
-    inner-step counts and ``R``, and ``L = 1/gamma_k`` (the Lemma 5.4 bound
-    when ``gamma`` was left at its default, so each denominator term is
-    ``gamma_k / 2``). It is a bound on an expectation; comparing it with one
-    run's running minimum is a sanity check, not a test of the theorem.
-    """
-    if not isinstance(result, SGDGDResult) or not result.history:
-        raise ValueError("result must be a non-empty SGDGDResult from sgd_gd")
-    R = 2.0 * result.radius
-    h = result.history
-    beta = np.array([x.beta for x in h])
-    steps = np.array([x.inner_steps for x in h], dtype=float)
-    lth = np.array([x.l_theta for x in h])
-    gam = np.array([x.gamma for x in h])
-    slack = 1 - lth * beta  # > 0 needed (Theorem 5.8 takes beta <= 1/(2 L_theta))
-    with np.errstate(divide="ignore"):
-        noise = np.where(slack > 0, beta**2 * result.sigma**2 / (2 * slack), np.inf)
-    inner = (R**2 / 2 + steps * noise) / (steps * beta)
-    num = h[0].f_start + np.cumsum(inner)
-    den = np.cumsum(gam / 2.0)
-    return num / den

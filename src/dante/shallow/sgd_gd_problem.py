@@ -22,10 +22,13 @@ from .sgd_gd_activations import DTYPE, SGDGDActivation, get_sgd_gd_activation
 
 __all__ = [
     "certificate_bound",
+    "certificate_tightness",
+    "d_full_column_rank",
     "d_matrix",
     "gradients",
     "lemma54_bound",
     "lemma54_constants",
+    "lemma54_global_bound",
     "objective",
     "project_ball",
     "sigma_min_d_sq",
@@ -193,6 +196,37 @@ def _sigma_min_d_sq(
     return float(torch.linalg.eigvalsh(G)[0])
 
 
+def _d_gram_extremes(
+    W: torch.Tensor, theta: torch.Tensor, U: torch.Tensor, act: SGDGDActivation
+) -> tuple[float, float]:
+    """``(sigma_min(D)^2, sigma_max(D)^2)``: the extreme eigenvalues of ``(U^T U) * (B^T B)``.
+
+    The same eigendecomposition as :func:`_sigma_min_d_sq` (its first value is
+    bit-identical to it); exact for ``N <= nd``.
+    """
+    B = theta[:, None] * act.dh(W @ U)
+    ev = torch.linalg.eigvalsh((U.T @ U) * (B.T @ B))
+    return float(ev[0]), float(ev[-1])
+
+
+def d_full_column_rank(sigma_min_sq: float, sigma_max_sq: float, N: int, nd: int) -> bool:
+    """Whether ``D`` (``nd x N``) has full column rank, judged as ``numpy.linalg.matrix_rank`` does.
+
+    ``sigma_min(D) > sigma_max(D) max(nd, N) eps`` with ``eps`` the float64
+    machine epsilon (the default tolerance of ``numpy.linalg.matrix_rank``;
+    a standard rule, not a constant chosen for the study), and ``N <= nd``.
+    Full column rank is what Sec. 3 of ``002_16d5585f51d1d631.txt`` needs to
+    turn a stationary point into a global optimum, and what Lemmas 5.2-5.3
+    assert along Algorithm 1's trajectory (with measure one).
+    """
+    N = _check_pos_int(N, "N")
+    nd = _check_pos_int(nd, "nd")
+    if N > nd or not sigma_max_sq > 0 or not sigma_min_sq > 0:
+        return False
+    tol = math.sqrt(float(sigma_max_sq)) * max(nd, N) * float(np.finfo(np.float64).eps)
+    return bool(math.sqrt(float(sigma_min_sq)) > tol)
+
+
 def certificate_bound(f_grad_sq: float, sigma_min_sq: float, N: int, nd: int) -> float:
     """Global-optimality certificate ``f <= N ||grad_W f||_F^2 / (2 sigma_min(D)^2)``.
 
@@ -207,6 +241,37 @@ def certificate_bound(f_grad_sq: float, sigma_min_sq: float, N: int, nd: int) ->
     if N > nd or not sigma_min_sq > 0:
         return math.inf
     return N * float(f_grad_sq) / (2.0 * float(sigma_min_sq))
+
+
+def certificate_tightness(
+    W: torch.Tensor,
+    theta: torch.Tensor,
+    U: torch.Tensor,
+    v: torch.Tensor,
+    activation: str | SGDGDActivation = "sigmoid",
+) -> float:
+    """How loose the certificate of Sec. 3 is at ``(W, theta)``: ``certificate / f``.
+
+    ``certificate = N ||grad_W f||_F^2 / (2 sigma_min(D)^2)``
+    (:func:`certificate_bound`) and ``f`` is (2.1) of
+    ``002_16d5585f51d1d631.txt``. ``certificate >= f`` holds by algebra
+    whenever ``D`` has full column rank (``||D s||^2 >= sigma_min(D)^2 ||s||^2``),
+    so the ratio is ``>= 1``; it equals ``||D s||^2 / (sigma_min(D)^2 ||s||^2)``
+    and is ``1`` exactly when the residual ``s`` lies along the smallest right
+    singular vector of ``D``. A ratio far above 1 means the certificate, though
+    valid, says little about ``f``. ``inf`` when there is no certificate
+    (``N > nd`` or ``D`` rank deficient), ``nan`` when ``f = 0``.
+    """
+    act = get_sgd_gd_activation(activation)
+    W, theta, U, v = _check_problem(W, theta, U, v)
+    g_W, _ = _grads(W, theta, U, v, act)
+    cert = certificate_bound(
+        float((g_W * g_W).sum()), _sigma_min_d_sq(W, theta, U, act), U.shape[1], W.numel()
+    )
+    f = objective(W, theta, U, v, act)
+    if f == 0.0:
+        return math.nan
+    return cert / f
 
 
 def theta_smoothness(
@@ -285,6 +350,31 @@ def lemma54_bound(
     term1 = l_dh * float((un2 * vt.abs()).sum()) if l_dh > 0 else 0.0
     term2 = math.sqrt(2 * n) * l_hdh * th_norm * float(un2.sum())
     return th_max * (term1 + term2) / N
+
+
+def lemma54_global_bound(
+    U: torch.Tensor,
+    v: torch.Tensor,
+    activation: str | SGDGDActivation,
+    *,
+    n: int,
+    radius: float,
+) -> float:
+    """The constant ``L`` of Lemma 5.4, uniform over all ``W`` and the ball ``||theta|| <= radius``.
+
+    Lemma 5.4 of ``002_16d5585f51d1d631.txt`` assumes ``h``, ``h'`` and ``h''``
+    bounded on the whole real line; then :func:`lemma54_bound` with ``radius``
+    is one ``L`` for every ``W`` (Remark 5.6), the ``L`` of Theorem 5.9. For
+    softplus (``sup |h| = inf``) and the non-smooth ReLU types the lemma gives
+    no finite constant and this returns ``inf``: indeed the ``W``-Hessian of
+    (2.1) then grows without bound (for softplus the cross term
+    ``theta_j theta_k h(x_k) h''(x_j)`` grows linearly in ``x_k``), so no
+    global ``L`` exists and any finite one is local to a pre-activation box.
+    """
+    act = get_sgd_gd_activation(activation)
+    if not act.smooth or not math.isfinite(act.sup_h):
+        return math.inf
+    return lemma54_bound(U, v, act, n=n, radius=radius)
 
 
 def project_ball(theta: torch.Tensor, radius: float) -> torch.Tensor:

@@ -13,6 +13,17 @@ claim for a single GLM:
 * "SNGD offers accelerated convergence with the proposed generalized ReLU"
   (end of Sec. 3.4.1 of ``001``): ``kappa`` linear instead of exponential in
   ``||w*||``, so ``T ~ kappa^2`` is exponentially smaller.
+
+Verdict thresholds (issue 15: each from the paper or declared here, before
+the runs): Theorem 8's success rate ``>= 1 - 2 delta`` within its own ``T``
+(``delta = 0.05`` declared in the spec; runs stopped by the step cap before
+``T`` are inconclusive and not counted); the formula constants against the
+empirical one, ``kappa_emp / kappa <= 1`` (Definition 1: a valid constant is
+at least the one the points need); the generalized-ReLU speed-up on the
+*measured* step ratio sigmoid / generalized ReLU: ``> 1`` (fewer steps) at the
+largest ``||w*||`` and rising along the ``||w*||`` grid (the predicted ratio
+of the ``T`` formulas grows by algebra and is reported, not judged); "faster
+at every ``||w*||``": ratio ``> 1`` at each.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from dante.theory.slqc import (
     theory_hyperparameters,
 )
 
-__all__ = ["run_study"]
+__all__ = ["measured_ratio_rises", "run_study"]
 
 _ACTS = ("sigmoid", "generalized_relu")
 _LABEL = {"sigmoid": "sigmoid", "generalized_relu": "gen. ReLU (a=0.5, b=1)"}
@@ -68,6 +79,24 @@ def _plot(
         ax.set_ylim(1e-10, None)
     plotting.style_axes(axes[0][0], ylabel="f(w_t) - f*", legend=8)
     return plotting.save_figure(fig, out_dir, "slqc_excess.png")
+
+
+def measured_ratio_rises(ratios: Sequence[float], exact: Sequence[bool]) -> bool:
+    """Whether measured step ratios rise from each ``||w*||`` of the grid to the next.
+
+    ``ratios[i]`` is the measured ratio sigmoid / generalized-ReLU steps at the
+    ``i``-th ``||w*||`` when ``exact[i]``, otherwise a lower bound on it (the
+    sigmoid runs stopped at the step cap) or ``nan`` (unknown). A rise from
+    ``i`` to ``i + 1`` is shown only when ``ratios[i]`` is measured and
+    ``ratios[i + 1]`` (measured or a lower bound) exceeds it: a lower bound at
+    ``i`` leaves the true ratio there unknown above it. The verdict rule of the
+    "increasingly so" claim (end of Sec. 3.4.1 of ``001_1787bf99fca4a9f2.txt``).
+    """
+    if len(ratios) != len(exact):
+        raise ValueError(f"ratios and exact differ in length: {len(ratios)} vs {len(exact)}")
+    return all(
+        ex1 and not math.isnan(r2) and r2 > r1 for r1, r2, ex1 in zip(ratios, ratios[1:], exact)
+    )
 
 
 @register_study("slqc")
@@ -248,6 +277,7 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
     parts, ratio_txt = [], []
     t_ratios: list[float] = []
     s_lower: list[float] = []  # measured ratio, or its lower bound; nan if unknown
+    s_exact: list[bool] = []  # whether s_lower is the measured ratio itself
     for W in w_norms:
         rs, rr = per_run[("sigmoid", W)], per_run[("generalized_relu", W)]
         t_ratio = rs[0]["hp"].T / rr[0]["hp"].T
@@ -266,19 +296,25 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
             s_txt = "n/a"
         t_ratios.append(t_ratio)
         s_lower.append(lb)
+        s_exact.append(all(h is not None for h in hs + hr))
         ratio_txt.append(f"W={W:g}: {s_txt}")
         parts.append(f"||w*||={W:g}: T_sig/T_relu={t_ratio:.3g}, steps_sig/steps_relu={s_txt}")
-    grows = all(t2 > t1 for t1, t2 in zip(t_ratios, t_ratios[1:]))
+    t_grows = all(t2 > t1 for t1, t2 in zip(t_ratios, t_ratios[1:]))
+    grows = measured_ratio_rises(s_lower, s_exact)
     faster_at_large = not math.isnan(s_lower[-1]) and s_lower[-1] > 1.0
     claims.append(
         Claim(
-            claim="Generalized ReLU needs far fewer SNGD steps than sigmoid, increasingly so as "
-            "||w*|| grows (kappa linear vs exponential in ||w*||; end of Sec. 3.4.1 of 001)",
+            claim="Generalized ReLU needs fewer SNGD steps than sigmoid at the largest ||w*||, "
+            "increasingly so as ||w*|| grows (kappa linear vs exponential in ||w*||; end of "
+            "Sec. 3.4.1 of 001), judged on the measured step ratio sigmoid/gen. ReLU: > 1 at "
+            "the largest ||w*|| and rising from each ||w*|| to the next",
             holds=bool(grows and faster_at_large),
             evidence="; ".join(parts)
-            + ". Predicted ratio (e^W a/(2b^3W))^2 grows exponentially in W; the measured step "
-            "ratio follows kappa_sig/kappa_relu (steps ~ distance/eta = distance*kappa/eps), "
-            "so it grows too; gen. ReLU needed fewer steps at ||w*|| in "
+            + f". Predicted ratio T_sig/T_relu = (e^W a/(2b^3W))^2 grows with W: {t_grows} "
+            "(algebra, not a measurement). Measured step ratio rising at every step of the "
+            f"||w*|| grid: {grows} (a lower bound, from a capped sigmoid run, counts as a rise "
+            "only above a measured previous ratio, and a rise after a lower bound cannot be "
+            "shown); gen. ReLU needed fewer steps at ||w*|| in "
             f"{[W for W, x in zip(w_norms, s_lower) if not math.isnan(x) and x > 1.0]}",
         )
     )
