@@ -393,3 +393,38 @@ def test_a_spec_without_its_data_says_so_with_its_command(tmp_path):
     assert "**Not run: this copy lacks the data (tiny_imagenet" in text
     assert "`dante reproduce fig4` runs it" in text
     assert "**Incomplete" not in text.split("## fig4")[1].split("\n## ")[0]
+
+
+def test_rerun_section_marks_reruns_outside_the_reported_interval(tmp_path):
+    from dante.experiments.report_reruns import mean_interval
+
+    # t interval of the mean by hand: mean 0.30, s = 0.01, n = 5, t_{0.975, 4} = 2.776445
+    m, lo, hi = mean_interval([0.29, 0.31, 0.29, 0.31, 0.30])  # squares sum to 4e-4
+    assert m == pytest.approx(0.30, abs=1e-12)
+    assert hi - m == pytest.approx(2.776445 * 0.01 / 5**0.5, rel=1e-5)
+    assert lo == pytest.approx(2 * m - hi, abs=1e-12)
+    out = tmp_path / "results"
+    (out / "reruns").mkdir(parents=True)
+    claim = [{"cell": "mnist__", "method": "dante", "metric": "test_loss", "claim": "better",
+              "baseline": "sgd"}]  # fmt: skip
+
+    def payload(d, s, lr):
+        return _payload({"dante": _method("dante", lr, [lr], _runs(d)),
+                         "sgd": _method("sgd", 1.0, [1.0], _runs(s))},
+                        name="figZ", baseline="sgd", paper=claim)  # fmt: skip
+
+    reported = payload([0.20, 0.21, 0.19, 0.20, 0.20], [0.30, 0.31, 0.29, 0.30, 0.30], 0.1)
+    # the rerun: DANTE lands at 0.25 (outside [0.19, 0.21]); its gain over SGD shrinks
+    # to +0.05, outside the reported Welch interval around +0.10
+    rerun = payload([0.25, 0.26, 0.24, 0.25, 0.25], [0.30, 0.31, 0.29, 0.30, 0.30], 0.03)
+    rerun["seeds"] = [100, 101, 102, 103, 104]
+    (out / "figZ.json").write_text(json.dumps(reported))
+    (out / "reruns" / "figZ.json").write_text(json.dumps(rerun))
+    text = write_results_md(out, tmp_path / "RESULTS.md").read_text()
+    assert "### figZ rerun on seeds 100..104" in text
+    dante = _row(text, "| mnist 784-100-10 | dante | 0.1 / 0.03 |")
+    assert "| 0.250000 | **no** |" in dante and "held | +0.050000 held | **no** |" in dante
+    sgd = _row(text, "| mnist 784-100-10 | sgd | 1 / 1 |")
+    assert "| 0.300000 | yes |" in sgd
+    # the rerun folder is not read as an experiment of its own
+    assert text.count("## figZ:") == 1

@@ -20,6 +20,7 @@ from ..reporting import atomic_write_text
 from .deviations import deviation_section
 from .plotting import plot_experiment
 from .report_glance import glance_section
+from .report_reruns import rerun_section
 from .report_tables import experiment_section, markdown_table, md_text, table_cell
 from .study import STUDY_KIND
 
@@ -94,6 +95,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     studies = [p for p in payloads if p.get("kind") == STUDY_KIND]
     lines = ["# Reproduction results", "", _INTRO.format(results=results_dir.as_posix()), ""]
     lines += glance_section(experiments, studies)
+    lines += rerun_section(results_dir, experiments)
     lines += deviation_section(experiments)
     fig_dir = md_path.parent / "figures"
     for payload in experiments:
