@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import json
 import os
 import socket
@@ -38,6 +37,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ._new_folder import new_folder
 
 try:  # POSIX
     import fcntl
@@ -421,50 +422,6 @@ class RunFolder:
     def __del__(self) -> None:  # a folder dropped without close() does not stay locked
         with contextlib.suppress(Exception):
             self.close()
-
-
-def new_folder(parent: str | os.PathLike, name: str) -> tuple[Path, list[Path]]:
-    """Make a new, empty folder ``parent/name``, or ``name-2``, ``name-3``, ... if taken.
-
-    Each candidate is created with ``mkdir`` (which fails on an existing
-    entry), so two runs that ask for the same name at the same time, e.g. the
-    default ``runs/<timestamp>`` of two ``dante train`` started within one
-    second, get different folders instead of one refusing the other's lock.
-    Where ``parent`` cannot be created or written, nothing is made and
-    ``parent/name`` is returned for :meth:`RunFolder.check` to report why.
-
-    Parameters
-    ----------
-    parent : str or path
-        The folder to create it in (made if missing).
-    name : str
-        The preferred name.
-
-    Returns
-    -------
-    path : Path
-        The folder.
-    made : list of Path
-        The folders created, innermost first (``path`` and any missing
-        parents), for :class:`RunFolder`'s ``made``.
-    """
-    parent = Path(parent)
-    made = [p for p in (parent, *parent.parents) if not p.exists()]
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return parent / name, []
-    made = [p for p in made if p.is_dir()]
-    for k in itertools.count(1):
-        path = parent / (name if k == 1 else f"{name}-{k}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        except OSError:
-            return path, made
-        return path, [path, *made]
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _NoFlock(Exception):
