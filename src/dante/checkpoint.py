@@ -38,15 +38,13 @@ import zipfile
 import zlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from .reporting import atomic_write_bytes
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
+from .training.state import TrainerState
 
 __all__ = [
     "FORMAT",
@@ -319,7 +317,7 @@ def check_checkpoint_args(
     return path
 
 
-def trainer_state(trainer: Trainer, completed: bool) -> dict[str, Any]:
+def trainer_state(trainer: TrainerState, completed: bool) -> dict[str, Any]:
     """Everything :func:`restore_trainer` needs, as plain containers and tensors."""
     solvers = [
         {"stage": key[0], "block": list(key[1]), "class": st["class"], "state": st["state"]}
@@ -361,7 +359,7 @@ def _mismatch(path: Path, what: str, items: list[str]) -> ValueError:
     )
 
 
-def restore_trainer(trainer: Trainer, state: dict[str, Any], path: str | os.PathLike) -> bool:
+def restore_trainer(trainer: TrainerState, state: dict[str, Any], path: str | os.PathLike) -> bool:
     """Check that ``state`` belongs to this run and load it into ``trainer``.
 
     Returns whether the checkpointed run had completed. Raises ``ValueError``
