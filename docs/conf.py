@@ -110,14 +110,11 @@ sphinx_gallery_conf = {
     "doc_module": ("dante",),
     "reference_url": {"dante": None},
     "abort_on_example_error": True,
-    "only_warn_on_example_error": False,
     "remove_config_comments": True,
     "download_all_examples": False,
     "image_scrapers": ("matplotlib",),
     "min_reported_time": 0,
     "show_memory": False,
-    "plot_gallery": "True",
-    "write_computation_times": True,
 }
 
 # -- linkcheck: internal links only ---------------------------------------------
