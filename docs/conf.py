@@ -243,8 +243,9 @@ def _write_api_pages() -> None:
             for name, obj in entries:
                 full = f"{pkg}.{name}"
                 kind = {"Classes": "class", "Functions": "function"}.get(title, "data")
+                title_text = full.replace("_", r"\_")  # ``sngd_step_`` is no reference
                 stub = _STUB[kind].format(
-                    title=_heading(full, "="), module=pkg, name=name, full=full
+                    title=_heading(title_text, "="), module=pkg, name=name, full=full
                 )
                 _write(STUB_DIR / f"{full}.rst", stub)
                 stubs.add(f"{full}.rst")
