@@ -138,9 +138,10 @@ def _hand_cluster(ws, B, Bj, Ai, X, y, gamma, Bin, d_min, g):
     lo, hi = interval(delta)
     grid = np.linspace(lo, hi, n)
     loss = _hand_margin_loss(_hand_outputs(ws, X), y, gamma / 2)
-    out = []
+    out, inside = [], []
     for net in Ai:
         beta_i = math.sqrt(np.prod([np.linalg.svd(w, compute_uv=False)[0] for w in net]))
+        inside.append(lo <= beta_i <= hi)
         bt = grid[np.argmin(np.abs(grid - beta_i))]
         s2 = min(bt / (2 * math.e), g / (math.e**2 * 2 * Bin * bt)) ** 2 / (
             2 * h * math.log(2 * d * h / delta)
@@ -148,14 +149,14 @@ def _hand_cluster(ws, B, Bj, Ai, X, y, gamma, Bin, d_min, g):
         z = np.array([-np.sum((flat(net) - flat(bj)) ** 2) / (2 * s2) for bj in Bj])
         kl = -(z.max() + math.log(np.mean(np.exp(z - z.max()))))
         out.append(loss + math.sqrt((kl + math.log(3 * m / delta)) / (m - 1)))
-    return out, n, lam, alpha
+    return out, n, lam, alpha, inside
 
 
 def test_cluster_bound_equals_hand_computation(tiny):
     ws, B, Bj, Ai, X, y = _cluster_case(tiny)
     gamma, Bin, d_min = 0.3, 1.5, 1e-4
     got = cluster_bound(ws, B, Bj, Ai, X, y, gamma, Bin, d_min=d_min)
-    proof, K1, lam, alpha = _hand_cluster(ws, B, Bj, Ai, X, y, gamma, Bin, d_min, gamma / 8)
+    proof, K1, lam, alpha, inside = _hand_cluster(ws, B, Bj, Ai, X, y, gamma, Bin, d_min, gamma / 8)
     printed, *_ = _hand_cluster(ws, B, Bj, Ai, X, y, gamma, Bin, d_min, gamma)
     assert K1 > 1  # the case exercises the grid, not a single point
     assert got["K1"] == K1 and got["K"] == 314 * K1
@@ -163,6 +164,7 @@ def test_cluster_bound_equals_hand_computation(tiny):
     assert got["bounds"] == pytest.approx(proof, rel=REL)
     assert got["bound"] == pytest.approx(min(proof), rel=REL)
     assert got["bounds_statement"] == pytest.approx(printed, rel=REL)
+    assert got["beta_in_interval"] == inside
     # gamma/8 in sigma~ (eq. 6.26) makes sigma~ smaller, the KL and the bound larger
     assert got["bound"] > got["bound_statement"]
 

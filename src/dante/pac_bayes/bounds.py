@@ -215,7 +215,8 @@ def nbs_bound(
         ``bound``, ``margin_loss`` (``L^_{gamma/2}``), ``kl`` (the KL term of
         eq. 6.52), ``sigma``, ``beta``, ``beta_tilde``, ``K``, ``delta``,
         ``h``, ``beta_in_interval`` (whether ``beta`` lies in the grid's
-        interval; outside it the proof says the bound holds trivially).
+        interval; outside it the proof says the bound holds trivially, and
+        ``beta~`` is the nearest end of the interval).
     """
     ws = _weights(weights)
     X, y = _data(X, y, ws)
@@ -347,7 +348,10 @@ def cluster_bound(
         ``d_{i,*} < d_min``), ``kl`` and ``sigma_tilde`` (per ``i``), the same
         for the printed constant (``bound_statement``, ``bounds_statement``),
         ``d_star`` (per ``i``), ``margin_loss``, ``alpha``, ``lambda_star``,
-        ``K1``, ``K``, ``delta``, ``h``, ``interval`` (``I``), ``d_min``.
+        ``K1``, ``K``, ``delta``, ``h``, ``interval`` (``I``), ``d_min``,
+        ``betas`` and ``beta_in_interval`` (per ``i``: ``beta(A_i)`` and
+        whether it lies in ``I``; outside it Sec. 6.7 shows the bound exceeds
+        1, i.e. holds trivially, and ``beta~_i`` is the nearest end of ``I``).
     """
     A = _weights(trained, "trained")
     Bw = _weights(init, "init")
@@ -387,9 +391,11 @@ def cluster_bound(
     log_term = math.log(2 * d * h / delta)
     flat_b = [_flat(b) for b in Bj]
     loss = margin_risk(net_outputs(A, X), y, gamma / 2)
-    rows: dict[str, list[float]] = {k: [] for k in ("proof", "statement", "kl", "kl_s", "sig", "d")}
+    keys = ("proof", "statement", "kl", "kl_s", "sig", "d", "beta")
+    rows: dict[str, list[float]] = {k: [] for k in keys}
     for a in Ai:
-        bt = _grid_point(lo, hi, K1, beta(a))
+        rows["beta"].append(beta(a))
+        bt = _grid_point(lo, hi, K1, rows["beta"][-1])
         fa = _flat(a)
         dist2 = np.array([float(np.sum((fb - fa) ** 2)) for fb in flat_b])
         ok = dist2.min() >= d_min
@@ -419,6 +425,8 @@ def cluster_bound(
         "bounds_statement": rows["statement"],
         "kl_statement": rows["kl_s"],
         "d_star": rows["d"],
+        "betas": rows["beta"],
+        "beta_in_interval": [bool(lo <= b <= hi) for b in rows["beta"]],
         "margin_loss": loss,
         "alpha": alpha,
         "lambda_star": lam,
