@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from dante.exact.erm import dichotomies, exact_erm, pattern_qp
+from dante.exact.oracle import restart_upper_bound
 from dante.exact.pwl import (
     ReLUNet,
     count_pieces,
@@ -183,35 +184,12 @@ def test_erm_realizable_teacher_has_zero_loss(n, width, D):
     np.testing.assert_allclose(out, y, atol=1e-9)
 
 
-def _adam_restarts(
-    X, y, width, bias, restarts=64, steps=400, seed=0, loss="squared", lr=0.03
-) -> float:
-    """Brute-force oracle: many Adam fits at once (float64, full batch); the least loss
-    value seen over all restarts and steps (each one a loss some net achieves, so an
-    upper bound on the optimum). ``loss``: "squared", "hinge" or "logistic"."""
-    g = torch.Generator().manual_seed(seed)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    R, n = restarts, X.shape[1]
-    W = torch.randn(R, width, n, generator=g, dtype=torch.float64).requires_grad_()
-    b = torch.randn(R, width, generator=g, dtype=torch.float64).requires_grad_()
-    v = torch.randn(R, width, generator=g, dtype=torch.float64).requires_grad_()
-    c = torch.zeros(R, dtype=torch.float64).requires_grad_(bias)
-    opt = torch.optim.Adam([W, b, v] + ([c] if bias else []), lr=lr)
-    best = np.inf
-    for _ in range(steps + 1):
-        opt.zero_grad()
-        h = torch.relu(torch.einsum("rwn,dn->rdw", W, Xt) + b[:, None, :])
-        f = (h * v[:, None, :]).sum(-1) + c[:, None]
-        if loss == "squared":
-            val = ((f - yt) ** 2).sum(1)
-        elif loss == "hinge":
-            val = torch.relu(1 - yt * f).sum(1)
-        else:
-            val = torch.nn.functional.softplus(-yt * f).sum(1)
-        best = min(best, float(val.detach().min()))
-        val.sum().backward()
-        opt.step()
-    return best
+def _adam_restarts(X, y, width, bias, steps=400, seed=0, loss="squared", lr=0.03) -> float:
+    """Brute-force oracle: the least loss over 64 full-batch Adam restarts (float64), an
+    upper bound on the optimum (:func:`dante.exact.oracle.restart_upper_bound`)."""
+    return restart_upper_bound(
+        X, y, width, loss=loss, output_bias=bias, steps=steps, lr=lr, seed=seed
+    )
 
 
 @pytest.mark.parametrize(

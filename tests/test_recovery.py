@@ -154,6 +154,61 @@ def test_nwh_contracts_from_perturbed_truth():
     assert fit["tau"] > 0.5  # Thm 4: tau in (1/2, 1)
 
 
+def _sparse_run(code: str, a2: float | None, c: float, seed: int = 0) -> np.ndarray:
+    """NWH Thm 4 (ii)/(iii.1) run: threshold at a1/2, b = 0, zeta = c m/k, from A + 0.3E."""
+    n, m, k = 60, 8, 2
+    A = random_dictionary(n, m, seed=10 + seed)
+    a1 = 0.5 if code == "sparse" else 1.0
+    kw = {"k": k, "a1": a1, "noise_std": 0.01, "seed": 20 + seed}
+    if a2 is not None:
+        kw["a2"] = a2
+    Y = BilinearModel(A, code, **kw).sample(3000)[0]
+    W0 = init_weights(A, "perturbed", delta=0.3, seed=30 + seed)
+    res = nwh_train(
+        W0,
+        Y,
+        steps=20,
+        zeta=c * m / k,
+        bias=0.0,
+        activation="threshold",
+        threshold=a1 / 2,
+        A=A,
+        sign_flips=code == "sparse",
+    )
+    return np.asarray(res.errors)
+
+
+@pytest.mark.parametrize(("code", "a2"), [("sparse", None), ("nonneg_sparse", 2.0)])
+def test_nwh_thm4_sparse_codes_contract_at_a_small_step(code, a2):
+    """Thm 4 (ii) and (iii.1): zeta = 0.1 m/k contracts from a delta-close start (the
+    study's criterion: final error <= half the initial, never above 1.5x it)."""
+    e = _sparse_run(code, a2, 0.1)
+    assert e[-1] <= 0.5 * e[0] and e.max() <= 1.5 * e[0]
+
+
+def test_nwh_thm4_nonneg_literal_step_diverges_for_large_kappa2():
+    """Thm 4 (iii.1) with the literal zeta = m/k on U[1, 10] codes (kappa2 = 37): the
+    step is ~37x beyond the stable range, so the error at least doubles."""
+    e = _sparse_run("nonneg_sparse", 10.0, 1.0)
+    assert e[-1] > 2.0 * e[0]
+
+
+def test_kappa2_matches_sampled_second_moment():
+    from dante.shallow.nwh_sparse_study import kappa2
+
+    A = random_dictionary(20, 10, seed=0)
+    for a1, a2, code in (
+        (0.5, None, "sparse"),
+        (1.0, 2.0, "nonneg_sparse"),
+        (1.0, 10.0, "nonneg_sparse"),
+    ):
+        kw = {"k": 3, "a1": a1, "seed": 1} | ({} if a2 is None else {"a2": a2})
+        X = BilinearModel(A, code, **kw).sample_codes(20_000)
+        m2 = float(np.mean(X[X != 0] ** 2))
+        # 60k nonzeros: the standard error of the mean of x^2 is < 0.5% of it for these laws
+        assert abs(m2 - kappa2(a1, a2)) <= 0.02 * kappa2(a1, a2)
+
+
 def test_fit_contraction_recovers_planted_rate_and_floor():
     s = np.arange(12)
     e = 0.02 + (3.0 - 0.02) * 0.4**s  # floor + (e0 - floor)(1 - tau)^s, tau = 0.6

@@ -13,6 +13,10 @@ Importing this module imports every study module, so
   :mod:`dante.exact.study`;
 * ``nwh`` and ``sparse_coding_ae`` -- autoencoder recovery (``004`` Figs. 2-3;
   ``003`` Tables 4.6.1-4.6.2), :mod:`dante.shallow.recovery_study`;
+* ``zonotope`` -- Thm 2.2.1's nets and the zonotope family of Thm 2.3.10 (``003``
+  Ch. 2), :mod:`dante.exact.zonotope_study`;
+* ``nwh_sparse`` -- NWH Thm 4 (ii)-(iii), step sizes on sparse codes (``004``),
+  :mod:`dante.shallow.nwh_sparse_study`;
 * ``pac_bayes`` -- PAC-Bayes bounds of trained nets, Thm 6.3.1 vs NBS (``003``
   Ch. 6), :mod:`dante.pac_bayes.study`.
 
@@ -33,8 +37,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ..exact import study as _exact_study  # noqa: F401  registers "exact_erm"
+from ..exact import zonotope_study as _zonotope_study  # noqa: F401  registers "zonotope"
 from ..pac_bayes import study as _pac_bayes_study  # noqa: F401  registers "pac_bayes"
 from ..reporting import write_json
+from ..shallow import nwh_sparse_study as _nwh_sparse_study  # noqa: F401  "nwh_sparse"
 from ..shallow import recovery_study as _recovery_study  # noqa: F401  "nwh", "sparse_coding_ae"
 from ..shallow import relu_gate_study as _relu_gate_study  # noqa: F401  "relu_gate"
 from ..shallow import sgd_gd_study as _sgd_gd_study  # noqa: F401  "sgd_gd"
