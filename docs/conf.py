@@ -38,6 +38,7 @@ release = version = dante.__version__
 root_doc = "site_index"
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
@@ -61,6 +62,11 @@ exclude_patterns = [
 # docstrings name many types, e.g. ``torch.Tensor``, that have no target here).
 nitpicky = False
 suppress_warnings: list[str] = []
+
+# ``make -C docs doctest`` runs every Python block of the getting-started page and the
+# how-tos (``.. testcode::``, one namespace per page), a few minutes on two cores.
+doctest_global_setup = "import torch; torch.set_num_threads(1)"
+doctest_test_doctest_blocks = ""
 
 # -- MyST (the Markdown pages under docs/) -----------------------------------
 
