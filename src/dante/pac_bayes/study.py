@@ -345,7 +345,11 @@ def _figures(rows: list[dict], out: Path) -> list[str]:
         ax.set_title(f"{data} n={n}" + (f" a={a}" if data == "synthetic" else ""), fontsize=9)
         ax.set_xlabel("depth")
     axes[0][0].set_ylabel("risk bound (95%)")
-    axes[0][0].legend(fontsize=7)
+    seen: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    axes[0][0].legend(list(seen.values()), list(seen), fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "pac_bayes_bounds.png", dpi=110)
     plt.close(fig)
