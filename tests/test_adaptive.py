@@ -305,3 +305,71 @@ def test_hessian_operator_and_lambda_min_match_dense_hessian():
     lm = lambda_min(loss_of, params, tol=1e-10)
     assert lm == pytest.approx(dense_min, abs=1e-8)
     assert np.isfinite(lm)
+
+
+# ---------------------------------------------------------------- App. 5.D tuning, study
+
+
+def test_ladder_and_tune_extend_until_the_best_is_interior():
+    from dante.adaptive.grid import ladder_step, tune
+
+    assert ladder_step(3e-4, up=True) == pytest.approx(1e-3)
+    assert ladder_step(1e-3, up=True) == pytest.approx(3e-3)
+    assert ladder_step(3e-6, up=False) == pytest.approx(1e-6)
+    assert ladder_step(1e-5, up=False) == pytest.approx(3e-6)
+    # a loss minimised at lr = 1e-2, above the thesis grid: 1e-3, 3e-3, 1e-2 and
+    # 3e-2 are added, the last because 1e-2 was still the top end of the grid
+    res = tune(
+        lambda lr: (math.log10(lr) + 2.0) ** 2, [3e-4, 1e-4, 3e-5, 1e-5, 3e-6], max_extensions=5
+    )
+    assert res.best == pytest.approx(1e-2)
+    assert res.extended == 4  # 1e-3, 3e-3, 1e-2, 3e-2
+    assert max(res.losses) == pytest.approx(3e-2)
+    capped = tune(lambda lr: -lr, [1e-3, 3e-3, 1e-2], max_extensions=1)
+    assert capped.extended == 1 and capped.best == pytest.approx(3e-2)
+    # a diverged run (nan) never wins: 1e-3 is best, the end of the finite ones
+    res = tune(lambda lr: float("nan") if lr > 2e-3 else -lr, [1e-3, 3e-3, 1e-2])
+    assert res.best == pytest.approx(1e-3) and res.extended == 1  # 3e-4 tried below: worse
+    assert res.losses[1e-2] == math.inf
+
+
+def test_compare_uses_two_standard_errors():
+    from dante.adaptive.grid import compare
+
+    c = compare([1.0, 1.1, 0.9], [2.0, 2.1, 1.9])  # SE of each 0.0577, of the gap 0.0816
+    assert c.diff == pytest.approx(1.0)
+    assert c.se == pytest.approx(math.sqrt(2) * 0.1 / math.sqrt(3))
+    assert c.significant
+    assert not compare([1.0, 1.5, 0.5], [1.2, 1.7, 0.7]).significant  # gap 0.2 < 2 SE 0.58
+
+
+def test_quick_study_runs_and_returns_claims(tmp_path):
+    from dante.adaptive.study import run_study
+
+    res = run_study(True, [0], tmp_path)
+    assert len(res.claims) >= 12
+    assert all(isinstance(c.holds, bool) and c.evidence for c in res.claims)
+    for name in res.figures:
+        assert (tmp_path / name).stat().st_size > 1000
+    methods = {r["method"] for r in res.rows}
+    assert {"ADAM b1=0.99", "NAG mu=0.9", "DANTE (SNGD blocks)"} <= methods
+    full = [r for r in res.rows if r["experiment"] == "full batch"]
+    assert len(full) == 6
+    assert all(math.isfinite(r["train_loss"]) and r["train_loss"] > 0 for r in full)
+    assert "CIFAR-10 is not available" in res.setup and "1e5" in res.setup
+
+
+def test_lambda_min_when_every_relu_unit_is_dead():
+    # b1 = -100: no unit fires, only the output bias is live, H = diag(0, ..., 0, I):
+    # lambda_min is exactly 0. (ARPACK's "SA" mode alone answers 1 here.)
+    torch.manual_seed(0)
+    x = torch.rand(20, 30, dtype=torch.float64)
+    net = TiedAutoencoder(30, 4, 1, seed=0).double()
+    with torch.no_grad():
+        net.biases[0].fill_(-100.0)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def loss_of(p):
+        return reconstruction_loss(lambda z: torch.func.functional_call(net, p, (z,)), x)
+
+    assert lambda_min(loss_of, params, tol=1e-8) == pytest.approx(0.0, abs=1e-8)

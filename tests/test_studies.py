@@ -22,6 +22,7 @@ from dante.experiments.studies import list_studies, run_named_study, split_names
 from dante.experiments.study import STUDY_KIND, study_arguments
 
 EXPECTED = {"slqc", "relu_gate", "sgd_gd", "exact_erm", "nwh", "sparse_coding_ae", "pac_bayes"}
+EXPECTED |= {"adaptive"}  # dante.adaptive.study (003 Ch. 5)
 EXPECTED |= {"zonotope", "nwh_sparse"}  # dante.exact.zonotope_study, dante.shallow.nwh_sparse_study
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

@@ -33,6 +33,7 @@ __all__ = [
     "RunHistory",
     "TiedAutoencoder",
     "crop22",
+    "evaluate",
     "glorot_uniform_",
     "reconstruction_loss",
     "train",
@@ -131,14 +132,20 @@ class RunHistory:
         return self.train_loss[-1] if not self.diverged else math.inf
 
 
-def _evaluate(
-    model: nn.Module, loss_fn: Callable, x: torch.Tensor, t: torch.Tensor
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    t: torch.Tensor | None = None,
+    loss_fn: Callable | None = None,
 ) -> tuple[float, float]:
-    """Loss and gradient norm over the whole of ``(x, t)``."""
+    """Loss and Euclidean norm of its gradient (all trainable parameters) on ``(x, t)``.
+
+    ``loss_fn(model, x, t)`` defaults to :func:`reconstruction_loss`.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
-    loss = loss_fn(model, x, t)
+    loss = reconstruction_loss(model, x) if loss_fn is None else loss_fn(model, x, t)
     grads = torch.autograd.grad(loss, params)
-    return float(loss), float(torch.sqrt(sum(g.square().sum() for g in grads)))
+    return float(loss.detach()), float(torch.sqrt(sum(g.square().sum() for g in grads)))
 
 
 def train(
@@ -184,7 +191,7 @@ def train(
     order, pos = torch.randperm(n, generator=gen), 0
 
     def record(it: int) -> None:
-        tr, gn = _evaluate(model, loss_fn, xe, te)
+        tr, gn = evaluate(model, xe, te, loss_fn)
         with torch.no_grad():
             te_loss = float(loss_fn(model, x_test, t_test))
         hist.iteration.append(it)

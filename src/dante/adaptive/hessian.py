@@ -10,6 +10,7 @@ and is wrapped in a ``scipy.sparse.linalg.LinearOperator``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -76,21 +77,38 @@ def lambda_min(
 ) -> float:
     """Smallest (most negative) eigenvalue of the Hessian of ``loss_fn`` at ``params``.
 
-    ``eigsh(H, k=1, which="SA")`` on :func:`hessian_operator`, as in
-    ``003`` Sec. 5.6.2; the Lanczos start vector is seeded so that repeated
-    calls agree. If ARPACK does not converge within ``maxiter`` the best
-    Ritz value so far is returned when there is one, else ``nan``.
+    ``scipy.sparse.linalg.eigsh`` on :func:`hessian_operator`, as in ``003``
+    Sec. 5.6.2, two ways: ``which="SA"`` on ``H``, and ``sigma - lambda_max(sigma
+    I - H)`` with ``sigma = lambda_max(H)`` (``which="LA"`` twice). Every Ritz
+    value lies inside the spectrum, so both are upper bounds on ``lambda_min``
+    (up to ``tol``) and the smaller is returned. Two estimates are needed: ARPACK's
+    ``"SA"`` mode returns 1, not 0, when ``H`` has only the eigenvalues 0 and 1,
+    which is the Hessian of an autoencoder whose ReLU units are all dead (only
+    the output bias is live). The Lanczos start vector is seeded so that
+    repeated calls agree; where ARPACK does not converge within ``maxiter`` its
+    best Ritz value so far is used.
     """
     op = hessian_operator(loss_fn, params)
-    v0 = np.random.default_rng(seed).standard_normal(op.shape[0])
-    if op.shape[0] == 1:
+    n = op.shape[0]
+    if n == 1:
         return float(op.matvec(np.ones(1))[0])
-    try:
-        vals = eigsh(
-            op, k=1, which="SA", tol=tol, maxiter=maxiter, v0=v0, return_eigenvectors=False
-        )
-    except ArpackNoConvergence as exc:
-        vals = exc.eigenvalues
-        if len(vals) == 0:
-            return float("nan")
-    return float(np.min(vals))
+    v0 = np.random.default_rng(seed).standard_normal(n)
+
+    def extreme(a: LinearOperator, which: str) -> float:
+        try:
+            vals = eigsh(
+                a, k=1, which=which, tol=tol, maxiter=maxiter, v0=v0, return_eigenvectors=False
+            )
+        except ArpackNoConvergence as exc:
+            vals = exc.eigenvalues
+        return float(vals[0]) if len(vals) else math.nan
+
+    sa = extreme(op, "SA")
+    sigma = extreme(op, "LA")
+    shifted = LinearOperator(
+        (n, n),
+        matvec=lambda v: sigma * np.asarray(v).reshape(-1) - op.matvec(v),
+        dtype=np.float64,
+    )
+    via_shift = sigma - extreme(shifted, "LA")
+    return float(np.nanmin([sa, via_shift]))

@@ -17,6 +17,8 @@ Importing this module imports every study module, so
   Ch. 2), :mod:`dante.exact.zonotope_study`;
 * ``nwh_sparse`` -- NWH Thm 4 (ii)-(iii), step sizes on sparse codes (``004``),
   :mod:`dante.shallow.nwh_sparse_study`;
+* ``adaptive`` -- NAG, RMSProp, ADAM (and DANTE) on tied ReLU autoencoders
+  (``003`` Ch. 5), :mod:`dante.adaptive.study`;
 * ``pac_bayes`` -- PAC-Bayes bounds of trained nets, Thm 6.3.1 vs NBS (``003``
   Ch. 6), :mod:`dante.pac_bayes.study`.
 
@@ -36,6 +38,7 @@ from typing import Any
 import torch
 from threadpoolctl import threadpool_limits
 
+from ..adaptive import study as _adaptive_study  # noqa: F401  registers "adaptive"
 from ..exact import study as _exact_study  # noqa: F401  registers "exact_erm"
 from ..exact import zonotope_study as _zonotope_study  # noqa: F401  registers "zonotope"
 from ..pac_bayes import study as _pac_bayes_study  # noqa: F401  registers "pac_bayes"
