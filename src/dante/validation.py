@@ -25,7 +25,6 @@ __all__ = [
     "check_lengths",
     "check_memory",
     "check_model_seed",
-    "check_no_targets",
     "check_training_memory",
     "format_bytes",
     "optimizer_copies",
@@ -213,18 +212,6 @@ def check_callbacks(callbacks: Any) -> list[Any]:
 
 
 # ------------------------------------------------------- what fit would misread
-def check_no_targets(model: Any, y: Any, y_test: Any = None) -> None:
-    """An :class:`~dante.Autoencoder` reconstructs ``X``: any ``y`` given to it
-    would silently become the target, so it is refused."""
-    from .models import Autoencoder  # models imports this module
-
-    if isinstance(model, Autoencoder) and (y is not None or y_test is not None):
-        raise ValueError(
-            "an Autoencoder reconstructs X, so it takes no targets: drop y (and y_test), "
-            "or train a dante.MLP to predict y"
-        )
-
-
 def check_classes(labels: Any) -> None:
     """Class labels (validated) must hold at least 2 classes: with one there is
     nothing to tell apart, and the accuracy would read 1.0. :func:`dante.fit`

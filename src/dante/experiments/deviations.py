@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from .markdown import markdown_table
+
 __all__ = [
     "DEVIATION_KEYS",
     "budget_text",
@@ -258,7 +260,6 @@ def report_specs(payloads: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict[
 
 def deviation_section(payloads: Iterable[Mapping[str, Any]]) -> list[str]:
     """Markdown lines: the heading, a sentence and the table of every deviation."""
-    from .report_tables import markdown_table
 
     rows = [
         r for name, spec, ran in report_specs(payloads) for r in deviation_rows(name, spec, ran=ran)

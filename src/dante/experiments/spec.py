@@ -8,6 +8,7 @@ It is validated with pydantic when loaded, so a bad key is reported by name.
 
 from __future__ import annotations
 
+import re
 import typing
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,13 @@ __all__ = [
 
 #: Suffix of the method key of a paper-rate row (``dante@paper``).
 PAPER_SUFFIX = "@paper"
+
+
+def cell_slug(dataset: str, hidden: list[int], variant: dict[str, Any]) -> str:
+    """File-safe name of a cell, e.g. ``mnist__400-200__activation=sigmoid``."""
+    parts = [dataset, "-".join(map(str, hidden))]
+    parts += [f"{k}={v}" for k, v in sorted(variant.items())]
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(parts))
 
 
 class ExperimentSpec(BaseModel):
@@ -136,11 +144,19 @@ class ExperimentSpec(BaseModel):
             raise ValueError(f"bad key 'budget_by_cell': budgets must be > 0, got {bad}")
         return self
 
-    def cell_names(self) -> list[str]:
-        """The names of the spec's cells, in spec order (``training.cells``)."""
-        from .training import cells
+    def cell_keys(self) -> list[tuple[str, list[int], dict[str, Any]]]:
+        """``(dataset, hidden, variant)`` of every cell, in spec order (datasets,
+        then architectures, then variants): what ``training.cells`` builds on."""
+        return [
+            (ds, list(hidden), dict(variant))
+            for ds in self.datasets
+            for hidden in self.architecture_by_dataset.get(ds, self.architectures)
+            for variant in self.variants
+        ]
 
-        return [c.slug for c in cells(self)]
+    def cell_names(self) -> list[str]:
+        """The names of the spec's cells, in spec order (:func:`cell_slug` of each)."""
+        return [cell_slug(*key) for key in self.cell_keys()]
 
     def is_verdict_cell(self, slug: str) -> bool:
         """Whether the cell runs ``seeds`` seeds (every cell when ``verdict_cells`` is empty)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 import warnings
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 from ..config import TrainConfig, make_config
 from ..models import MLP, Autoencoder, LayeredNet
 from ..trainer import Trainer, TrainResult
-from .spec import ExperimentSpec, MethodSpec
+from .spec import ExperimentSpec, MethodSpec, cell_slug
 
 __all__ = ["Cell", "CellRunner", "cells", "curve_of", "device_label"]
 
@@ -44,9 +43,7 @@ class Cell:
     @property
     def slug(self) -> str:
         """File-safe name, e.g. ``mnist__400-200__activation=sigmoid``."""
-        parts = [self.dataset, "-".join(map(str, self.hidden))]
-        parts += [f"{k}={v}" for k, v in sorted(self.variant.items())]
-        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(parts))
+        return cell_slug(self.dataset, self.hidden, self.variant)
 
     @property
     def share_key(self) -> tuple[str, int, str, float]:
@@ -78,13 +75,7 @@ class Cell:
 
 def cells(spec: ExperimentSpec) -> list[Cell]:
     """The cells of ``spec`` in spec order (datasets, architectures, variants)."""
-    out = []
-    for ds in spec.datasets:
-        archs = spec.architecture_by_dataset.get(ds, spec.architectures)
-        for hidden in archs:
-            for variant in spec.variants:
-                out.append(Cell(spec, ds, list(hidden), dict(variant)))
-    return out
+    return [Cell(spec, ds, hidden, variant) for ds, hidden, variant in spec.cell_keys()]
 
 
 def device_label(device: str) -> str:

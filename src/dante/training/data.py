@@ -18,13 +18,12 @@ import torch
 from .._pages import PageReleaser
 from ..config import TrainConfig
 from ..losses import Loss
-from ..models import LayeredNet
+from ..models import Autoencoder, LayeredNet
 from ..validation import (
     as_features,
     as_targets,
     check_classes,
     check_lengths,
-    check_no_targets,
 )
 
 __all__ = ["TASKS", "SplitData", "prepare_splits", "share_array"]
@@ -50,6 +49,16 @@ class SplitData:
     ) -> None:
         self.X, self.T, self.labels = X, T, labels
         self.pages = pages or PageReleaser(None)
+
+
+def check_no_targets(model: Any, y: Any, y_test: Any = None) -> None:
+    """An :class:`~dante.Autoencoder` reconstructs ``X``: any ``y`` given to it
+    would silently become the target, so it is refused."""
+    if isinstance(model, Autoencoder) and (y is not None or y_test is not None):
+        raise ValueError(
+            "an Autoencoder reconstructs X, so it takes no targets: drop y (and y_test), "
+            "or train a dante.MLP to predict y"
+        )
 
 
 def share_array(a: np.ndarray) -> torch.Tensor:
