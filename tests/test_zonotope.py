@@ -140,9 +140,12 @@ def test_zonotope_net_size_depth_and_2d_grid_pieces(m, w, k):
     assert got["pieces"] != want["thm_2_3_10"]
 
 
-@pytest.mark.parametrize(("m", "w", "k"), [(1, 2, 1), (3, 2, 2), (2, 3, 2), (2, 4, 2)])
+@pytest.mark.parametrize(
+    ("m", "w", "k"), [(1, 2, 1), (3, 2, 2), (2, 3, 2), (2, 4, 2), (3, 3, 2), (1, 4, 2)]
+)
 def test_zonotope_1d_exact_pieces(m, w, k):
-    """n = 1: gamma = |r| sum |b_i| (V = 2); exact breakpoint propagation."""
+    """n = 1: gamma = |r| sum |b_i| (V = 2); exact breakpoint propagation (the last two
+    cells have breakpoints of two units equal up to float64 rounding: counted once)."""
     B = _generators(m, 1, seed=m + w + k)
     net = zonotope_net([np.arange(1, w) / w] * k, B)
     assert count_pieces(net) == zonotope_piece_counts(1, m, w, k)["total"]

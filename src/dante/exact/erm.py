@@ -43,13 +43,15 @@ the incumbent reaches the loss' floor (0 for the hinge).
 Cost: ``P = 2 sum_{i<=n} binom(D-1, i) = O(D^n)`` dichotomies per unit, about
 ``P^w / w!`` multisets of active sets (one bound each) times up to ``2^w``
 sign vectors (one convex program each): exponential in ``w`` and ``n``,
-polynomial in ``D`` (Theorem 2.4.1). Measured on one core (squared loss, output
-bias, ``x ~ N(0, I)``, ``y ~ N(0, 1)``, the study ``exact_erm`` re-measures it),
-the sizes that finish within a minute are about: ``n = 1``: width 2 up to
-``D ~ 40``, width 3 up to ``D ~ 15``; ``n = 2``: width 1 up to ``D ~ 60``,
-width 2 up to ``D ~ 12``; ``n = 3``: width 1 up to ``D ~ 25``, width 2 up to
-``D ~ 7``; ``n = 5``: width 1 up to ``D ~ 12``. The hinge loss is slower per
-program (an LP) but prunes harder once a zero-loss guess is found.
+polynomial in ``D`` (Theorem 2.4.1). Measured on one core of a shared, heavily
+loaded machine (squared loss, output bias, ``x ~ N(0, I)``, ``y ~ N(0, 1)``;
+:data:`dante.exact.study.MINUTE_SIZES`), the largest sizes seen to finish
+within a minute: ``n = 1``: width 2 at ``D = 160`` (47 s), width 3 at ``D = 32``
+(51 s); ``n = 2``: width 1 at ``D = 120`` (52 s), width 2 at ``D = 14`` (6 s;
+``D = 18`` took 159 s); ``n = 3``: width 1 at ``D = 30`` (8.5 s; ``D = 40`` took
+66 s), width 2 at ``D = 8`` (1.3 s; ``D = 10`` took 125 s); ``n = 4``: width 1 at
+``D = 24`` (36 s); ``n = 5``: width 1 at ``D = 13`` (3 s). The hinge loss costs an
+LP per program and per bound but stops at the first zero-loss guess.
 """
 
 from __future__ import annotations

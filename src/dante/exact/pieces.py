@@ -181,7 +181,8 @@ def breakpoints_1d(net: ReLUNet) -> np.ndarray:
             nz = zs != 0
             roots = -zi[nz] / zs[nz]
             new.append(roots[(roots > lo[k]) & (roots < hi[k])])
-        bps = np.unique(np.concatenate(new))
+        bps = np.unique(np.concatenate(new))  # float64 near-duplicates (< 1e-12) are one
+        bps = bps[np.concatenate([[True], np.diff(bps) > 1e-12 * (1 + np.abs(bps[1:]))])]
     return bps
 
 

@@ -405,7 +405,8 @@ def count_pieces(
             nz = zs != 0
             roots = -zi[nz] / zs[nz]
             new.append(roots[(roots > lo[k]) & (roots < hi[k])])
-        bps = np.unique(np.concatenate(new))
+        bps = np.unique(np.concatenate(new))  # float64 near-duplicates (< 1e-12) are one
+        bps = bps[np.concatenate([[True], np.diff(bps) > 1e-12 * (1 + np.abs(bps[1:]))])]
     xs = probes(bps)
     slopes = np.array(
         [float(net.out_weight @ _hidden_affine(net, len(net.weights), float(x))[0]) for x in xs]

@@ -46,7 +46,16 @@ __all__ = ["MINUTE_SIZES", "make_instance", "run_study"]
 #: (loss, n, width) -> (largest D measured to finish within 60 s, its seconds): one core
 #: of a shared, heavily loaded 2-core machine, x ~ N(0, I), y ~ N(0, 1) (hinge: sign),
 #: output bias; /tmp timing script of issue 15, numbers also in dante.exact.erm's docstring
-MINUTE_SIZES: dict[tuple[str, int, int], tuple[int, float]] = {}
+MINUTE_SIZES: dict[tuple[str, int, int], tuple[int, float]] = {
+    ("squared", 1, 2): (160, 47.2),
+    ("squared", 1, 3): (32, 51.0),
+    ("squared", 2, 1): (120, 52.2),
+    ("squared", 2, 2): (14, 6.0),  # D = 18 took 159 s
+    ("squared", 3, 1): (30, 8.5),  # D = 40 took 66 s
+    ("squared", 3, 2): (8, 1.3),  # D = 10 took 125 s
+    ("squared", 4, 1): (24, 35.9),
+    ("squared", 5, 1): (13, 3.1),
+}
 
 # training settings (documented in the study's setup string)
 _DANTE = {"method": "dante", "lr": 0.01, "t_sngd": 5, "batch_size": 4}

@@ -75,8 +75,8 @@ def run_nwh_sparse(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyRes
         codes = CODES[:2]
         seeds = list(seeds[:1])
     else:
-        n, m, k, N, steps = 100, 10, 2, 5000, 40
-        cs = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
+        n, m, k, N, steps = 100, 10, 2, 5000, 60
+        cs = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
         codes = CODES
     delta, noise = 0.3, 0.01
     rows: list[dict[str, Any]] = []
