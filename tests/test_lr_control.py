@@ -210,3 +210,40 @@ def test_torch_scheduler_arguments_are_checked_when_the_config_is_built(options)
     # before any data is loaded or any step taken: StepLR needs step_size, knows no 'bogus'
     with pytest.raises(ValueError, match="do not fit torch.optim.lr_scheduler.StepLR"):
         dante.TrainConfig(lr_schedule="StepLR", lr_schedule_options=options)
+
+
+# solver state across phases (TrainConfig.solver_state) -------------------------------
+def _fit_state(state, method="dante_heavy_ball", rounds=3):
+    X, y = _digits()
+    return dante.Trainer(
+        dante.MLP([64, 8, 10], seed=0), method=method, lr=0.01, batch_size=50,
+        t_sngd=1, tol=0.0, max_alternations=rounds, seed=1, solver_state=state,
+    ).fit(X, y)  # fmt: skip
+
+
+def _params(res):
+    return [p.detach().clone() for p in res.model.parameters()]
+
+
+def test_solver_state_reset_only_differs_once_a_block_has_a_second_phase():
+    # one alternation: every block's phase starts with empty state either way, so the
+    # runs are the same arithmetic (bit-identical on one machine: exact equality)
+    for p, q in zip(_params(_fit_state("carry", rounds=1)), _params(_fit_state("reset", rounds=1))):
+        assert torch.equal(p, q)
+    # three alternations: the carried heavy-ball buffer (0.9 of the last step, of size up
+    # to 10 lr) moves the weights a different way than a fresh one; the gap dwarfs rounding
+    carry, reset = _params(_fit_state("carry")), _params(_fit_state("reset"))
+    gap = max(float((p - q).abs().max()) for p, q in zip(carry, reset))
+    assert gap > 1e-3
+
+
+def test_solver_state_is_moot_without_state():
+    # plain SNGD (momentum 0) keeps no state: reset and carry are the same run
+    a, b = _fit_state("carry", method="dante"), _fit_state("reset", method="dante")
+    for p, q in zip(_params(a), _params(b)):
+        assert torch.equal(p, q)
+
+
+def test_solver_state_is_checked():
+    with pytest.raises(ValueError, match="solver_state"):
+        dante.TrainConfig(solver_state="keep")

@@ -185,6 +185,19 @@ class TrainConfig(BaseModel):
         like every other block (the paper).
     output_solver_options : dict, default={}
         The output solver's options (``alpha``; ``l2``, ``max_passes``, ``tol``).
+    solver_state : {"carry", "reset"}, default="carry"
+        What a block's solver keeps from the block's previous phase (momentum
+        buffers, Adam moments and the like; never the weights or the step
+        size). ``"carry"``: the state goes on into the next phase although the
+        other blocks changed in between, as one ``torch.optim`` optimizer per
+        block held for the whole run does. ``"reset"``: every phase starts
+        from fresh state, each subproblem solved as if on its own (Algorithm 2
+        of ``001_1787bf99fca4a9f2.txt`` solves each subproblem afresh but
+        names no solver state; the papers do not settle it). Plain SNGD has no
+        state, so this only matters for the momentum readings, Adam-type
+        block solvers and the baselines' optimizers. ``"carry"`` is the
+        default: the ablation on Table 1's cell (a ``dante_heavy_ball``
+        row with ``"reset"``, docs/RESULTS.md) measures the difference.
     seed : int, default=0
         Seeds the minibatch order (and any solver randomness).
     device : str, default="cpu"
@@ -220,6 +233,7 @@ class TrainConfig(BaseModel):
     lr_schedule_options: dict[str, Any] = Field(default_factory=dict)
     output_solver: str | None = None
     output_solver_options: dict[str, Any] = Field(default_factory=dict)
+    solver_state: Literal["carry", "reset"] = "carry"
     seed: int = 0
     device: str = "cpu"
     progress: bool = False

@@ -222,6 +222,10 @@ class Trainer(StageLoopMixin, PhaseMixin, EvaluationMixin, BlockInputsMixin, Che
             if key in self._pending_states:  # saved by the checkpoint being resumed
                 load_solver_state(self._optimizers[key], self._pending_states.pop(key), key)
             self._eval_seconds += time.perf_counter() - t0
+        elif self.config.solver_state == "reset":
+            opt = self._optimizers[key]
+            if isinstance(opt, torch.optim.Optimizer):
+                opt.state.clear()  # a fresh subproblem: momentum / moment buffers dropped
         return self._optimizers[key]
 
     def _clock(self) -> float:
