@@ -147,6 +147,11 @@ def test_lbfgs_output_trains_digits_classifier_better_than_sngd_alone():
          "unknown output_solver_options"),
         (dict(output_solver="lbfgs", output_solver_options={"max_passes": 0}), "positive"),
         (dict(output_solver_options={"l2": 1.0}), "without an output_solver"),
+        (dict(output_solver="lbfgs", output_solver_options={"history": 0}), r"\['history'\]"),
+        (dict(output_solver="lbfgs", output_solver_options={"history": 2.5}), r"\['history'\]"),
+        (dict(output_solver="lbfgs", output_solver_options={"c2": 1.0}), r"\['c2'\]"),
+        (dict(output_solver="lbfgs", output_solver_options={"c2": 1e-5}), r"\['c2'\]"),
+        (dict(output_solver="lbfgs", output_solver_options={"gauss_newton": 1}), "gauss_newton"),
     ],
 )  # fmt: skip
 def test_bad_output_solvers_are_refused_by_name(kw, match):
