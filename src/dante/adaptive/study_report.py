@@ -286,7 +286,10 @@ def _setup(res: dict[str, Any], quick: bool) -> str:
         f"a weight-tied net (its blocks are layers), so it runs on the closest untied variant "
         f"(dante.Autoencoder([484, {sz.width}, {sz.width}]), ReLU, biases, Glorot init), "
         f"compared with ADAM b1=0.99 at its tuned step on that same untied net. Verdicts: "
-        f"seed means, 'beats' = lower by more than 2 standard errors of the difference."
+        f"seed means, 'beats' = lower by more than 2 standard errors of the difference. "
+        f"Caveat: at these run lengths beta1 = 0.99's averaging window 1/(1-beta1) = 100 "
+        f"steps spans most of a run (the thesis ran 1e5), so the beta1 claims are tested far "
+        f"from the thesis's regime; every verdict is about these reduced runs."
     )
     if res["notes"]:
         text += " Notes: " + "; ".join(res["notes"]) + "."
