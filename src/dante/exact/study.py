@@ -20,8 +20,9 @@ Thresholds, declared here before the run:
 * oracle sanity: no trained or restarted net beats the optimum (gap
   ``>= -1e-9`` in MSE units; ``-1e-7`` in summed loss for the restarts, the
   LP tolerance);
-* brute-force agreement: the best restart is within 1% of the optimum
-  (``<= 1.01 opt + 1e-6``) in at least 90% of the brute-force instances;
+* brute-force sharpness (a property of the oracle, not of the theorem): the
+  best restart is within 1% of the optimum (``<= 1.01 opt + 1e-6 / D`` in mean
+  loss) in at least 90% of the brute-force instances;
 * project hypothesis (no paper claim): DANTE ends within 1% of the optimum
   (``MSE <= 1.01 opt + 1e-9``) in at least half of the runs, and at least as
   often as SGD.
@@ -282,15 +283,28 @@ def run_study(quick: bool, seeds: Sequence[int], out_dir: Path) -> StudyResult:
         Claim(
             "Theorem 2.4.1 for any input dimension and convex loss (squared in R^3, R^4; hinge): "
             f"the certified optimum is <= the best of {restarts} random restarts ({steps} Adam "
-            "steps) in every instance (held := gap >= -1e-7 in summed loss) and within 1% of "
-            "it in >= 90% of them",
-            bool(min(b_gap) >= -1e-7 and np.mean(b_close) >= 0.9),
+            "steps) in every instance (held := restarts - optimum >= -1e-7 in summed loss)",
+            bool(min(b_gap) >= -1e-7),
             f"min (restarts - optimum) {min(b_gap):.2e} (summed loss) over {len(b_gap)} "
-            f"instances; best restart within 1% in {np.mean(b_close):.0%}; ERM seconds "
+            "instances; ERM seconds (first seed) "
             + ", ".join(
                 f"{r['loss']} n={r['n']} D={r['D']} w={r['width']}: {r['erm_s']:.1f}"
                 for r in brute_rows
                 if r["seed"] == seeds[0]
+            ),
+        ),
+        Claim(
+            "Brute-force sharpness (declared in the module docstring): the best of the random "
+            "restarts is within 1% of the certified optimum in >= 90% of the instances (held := "
+            "restarts <= 1.01 opt + 1e-6 / D in mean loss)",
+            bool(np.mean(b_close) >= 0.9),
+            f"within 1% in {np.mean(b_close):.0%} of {len(b_close)}; where not (mean loss, "
+            "optimum vs restarts): "
+            + ", ".join(
+                f"{r['loss']} n={r['n']} D={r['D']} w={r['width']} s{r['seed']}: "
+                f"{r['opt_mse']:.3f} vs {r['brute_mean_loss']:.3f}"
+                for r, ok in zip(brute_rows, b_close)
+                if not ok
             ),
         ),
         Claim(
