@@ -281,3 +281,14 @@ def test_width_exponent_from_256_is_the_slope_over_the_wide_nets():
     p4 = derive_p4({"by_n": by_n, "by_width": by_w, "width_n": 20_000, "batch": 100})
     assert abs(p4["width_exponent_from_256"] - 0.95) < 1e-9
     assert p4["width_exponent"] < 0.5  # the all-widths slope is pulled down by width 64
+
+
+def test_p2_counts_the_steps_and_the_prefix_pass_that_caches_inputs():
+    from dante.bench import p2_hardware_efficiency
+
+    # 4-3-2, batch 5, 10 rows: 2 steps an epoch, t_sngd = 2 epochs a block. Steps: block 0
+    # 360 flops (forward 120+60, input-grad 60, weight-grad 120), block 1 120, times 4;
+    # the output block's inputs cached once: 2 * 10 * 4 * 3 = 240
+    out = p2_hardware_efficiency(sizes=[4, 3, 2], batch=5, n=10)
+    assert out["dante"]["flops"] == (360 + 120) * 4 + 240
+    assert out["sgd"]["flops"] == (120 + 120 + 60 + 60 + 60) * 2  # backprop, 2 steps
