@@ -428,3 +428,35 @@ def test_rerun_section_marks_reruns_outside_the_reported_interval(tmp_path):
     assert "| 0.300000 | yes |" in sgd
     # the rerun folder is not read as an experiment of its own
     assert text.count("## figZ:") == 1
+
+
+def test_ablation_splits_dantes_gain_into_alternation_and_normalisation(tmp_path):
+    from dante.experiments.report_ablation import split_gain
+
+    def acc(mean):  # five seeds around ``mean`` (spread 0.002, the same for every method)
+        return _runs([mean - 0.002, mean - 0.001, mean, mean + 0.001, mean + 0.002],
+                     metric="test_accuracy")  # fmt: skip
+
+    methods = {
+        "dante": _method("dante", 0.1, [0.1], acc(0.97), metric="test_accuracy"),
+        "sgd": _method("sgd", 1.0, [1.0], acc(0.90), metric="test_accuracy"),
+        "sngd_backprop": _method("sngd_backprop", 0.1, [0.1], acc(0.95), metric="test_accuracy"),
+        "adam": _method("adam", 0.001, [0.001], acc(0.96), metric="test_accuracy"),
+    }
+    cell = {"label": "mnist 784-100-10", "methods": methods}
+    parts = split_gain(cell, "test_accuracy", higher_is_better=True)
+    # 0.07 in all: 0.02 from the alternation, 0.05 from normalising each layer's step
+    assert parts["DANTE vs SGD (the whole difference)"]["diff"] == pytest.approx(0.07)
+    assert parts["the alternation: DANTE vs SNGD-backprop"]["diff"] == pytest.approx(0.02)
+    assert parts["per-layer normalisation: SNGD-backprop vs SGD"]["diff"] == pytest.approx(0.05)
+    assert parts["share"]["value"] == pytest.approx(0.02 / 0.07)
+    payload = _payload(methods, name="figA", baseline="sgd")
+    payload["spec"]["metric"] = "test_accuracy"
+    text = _write(tmp_path, payload)
+    row = _row(text, "| mnist 784-100-10 | the alternation: DANTE vs SNGD-backprop |")
+    assert "| +0.0200 [" in row and "favours the first" in row
+    share = _row(text, "| mnist 784-100-10 | share of the whole difference the alternation")
+    assert "| 29% |" in share
+    # no SNGD-backprop run: no split (the whole difference has no parts to split into)
+    del methods["sngd_backprop"]
+    assert split_gain(cell, "test_accuracy", True)["share"]["value"] is None

@@ -23,6 +23,7 @@ from typing import Any
 from . import verdicts
 from .deviations import budget_text, seed_plan_text
 from .markdown import markdown_table, md_text, table_cell
+from .report_ablation import ablation_section
 
 __all__ = ["experiment_section", "markdown_table", "md_text", "table_cell"]
 
@@ -341,6 +342,7 @@ def experiment_section(payload: Mapping[str, Any], fig_dir: str | Path | None) -
         ]
     lines += _selection_table(payload)
     lines += _central_claim(payload)
+    lines += ablation_section(payload, metric in HIGHER_BETTER)
     figs = sorted(Path(fig_dir).glob(f"{payload['name']}_*.png")) if fig_dir else []
     for f in figs:
         lines += [f"![{f.stem}](figures/{f.name})", ""]
