@@ -43,15 +43,17 @@ the incumbent reaches the loss' floor (0 for the hinge).
 Cost: ``P = 2 sum_{i<=n} binom(D-1, i) = O(D^n)`` dichotomies per unit, about
 ``P^w / w!`` multisets of active sets (one bound each) times up to ``2^w``
 sign vectors (one convex program each): exponential in ``w`` and ``n``,
-polynomial in ``D`` (Theorem 2.4.1). Measured on one core of a shared, heavily
-loaded machine (squared loss, output bias, ``x ~ N(0, I)``, ``y ~ N(0, 1)``;
-:data:`dante.exact.study.MINUTE_SIZES`), the largest sizes seen to finish
-within a minute: ``n = 1``: width 2 at ``D = 160`` (47 s), width 3 at ``D = 32``
-(51 s); ``n = 2``: width 1 at ``D = 120`` (52 s), width 2 at ``D = 14`` (6 s;
-``D = 18`` took 159 s); ``n = 3``: width 1 at ``D = 30`` (8.5 s; ``D = 40`` took
-66 s), width 2 at ``D = 8`` (1.3 s; ``D = 10`` took 125 s); ``n = 4``: width 1 at
-``D = 24`` (36 s); ``n = 5``: width 1 at ``D = 13`` (3 s). The hinge loss costs an
-LP per program and per bound but stops at the first zero-loss guess.
+polynomial in ``D`` (Theorem 2.4.1). Measured on one idle core (output bias,
+``x ~ N(0, I)``, ``y ~ N(0, 1)``, hinge on its sign;
+:data:`dante.exact.study.MINUTE_SIZES`), sizes that finish within a minute:
+squared loss, ``n = 1``: width 2 at ``D = 320`` (24 s), width 3 at ``D = 60``
+(12 s); ``n = 2``: width 1 at ``D = 240`` (23 s), width 2 at ``D = 30`` (36 s);
+``n = 3``: width 1 at ``D = 80`` (38 s), width 2 at ``D = 14`` (37 s); ``n = 4``:
+width 1 at ``D = 40`` (45 s); ``n = 5``: width 1 at ``D = 24`` (47 s). Hinge:
+``n = 1``, width 3 at ``D = 24`` (47 s; ``D = 32``: 80 s); ``n = 2``, width 1 at
+``D = 120`` (36 s), width 2 at ``D = 14`` (29 s; ``D = 18``: 66 s); ``n = 3``,
+width 1 at ``D = 40`` (26 s). The hinge costs an LP per program and per bound but
+stops at the first zero-loss guess. On a machine loaded ~10x the times grow ~20x.
 """
 
 from __future__ import annotations
