@@ -67,6 +67,7 @@ def test_train_autoencoder_reconstruction(tmp_path, capsys):
         (["train", "--lr-schedule-options", "{gamma: 1}"], "--lr-schedule-options"),
         (["train", "--lr-schedule", "step", "--lr-schedule-options", '{"g": 1}'], "options"),
         (["train", "--output-solver", "newton"], "--output-solver"),
+        (["train", "--solver-state", "keep"], "--solver-state"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, needle, capsys, tmp_path):
@@ -118,12 +119,13 @@ def test_train_with_schedule_and_output_solver_reaches_the_run(tmp_path):
     argv = ["train", "--out", str(out), "--quiet", "--no-plot", "--loss", "ce",
             "--methods", "dante,sgd", "--lr", "0.3", "--max-alternations", "3",
             "--lr-schedule", "exponential", "--lr-schedule-options", '{"gamma": 0.5}',
-            "--output-solver", "lbfgs"]  # fmt: skip
+            "--output-solver", "lbfgs", "--solver-state", "reset"]  # fmt: skip
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     dante = metrics["methods"]["dante"]
     assert dante["config"]["lr_schedule"] == "exponential"
     assert dante["config"]["output_solver"] == "lbfgs"
+    assert dante["config"]["solver_state"] == "reset"
     # the baseline gets the schedule (per epoch) but not DANTE's output solver
     assert metrics["methods"]["sgd"]["config"]["output_solver"] is None
     assert metrics["methods"]["sgd"]["config"]["lr_schedule"] == "exponential"

@@ -163,6 +163,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         momentum=args.momentum,
         lr_schedule=args.lr_schedule,
         lr_schedule_options=args.lr_schedule_options,
+        solver_state=args.solver_state,
     )
     # validate every method's configuration before any training starts
     configs = {}

@@ -113,6 +113,13 @@ def add_train_parser(sub: Any) -> None:
         help="solve DANTE's output layer on its cached features outright: ridge (closed "
         "form; identity output, mse) or lbfgs (default: SNGD like every block, the paper)",
     )
+    p.add_argument(
+        "--solver-state",
+        default="carry",
+        choices=["carry", "reset"],
+        help="what a block's optimizer keeps between its phases: carry (momentum/Adam "
+        "buffers go on, the default) or reset (every phase starts afresh)",
+    )
     p.add_argument("--t-sngd", type=int, default=5, help="solver epochs per block (paper: 5)")
     p.add_argument("--t-am", type=int, default=2, help="minimum alternations")
     p.add_argument("--tol", type=float, default=1e-4, help="stop when |f_t - f_{t-1}| < tol")
