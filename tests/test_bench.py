@@ -1,5 +1,7 @@
 """Benchmark bookkeeping (speed itself is measured by `dante bench`, never asserted here)."""
 
+import pytest
+
 from dante.bench import write_performance_md
 from dante.bench.common import _layer_flops
 
@@ -299,3 +301,32 @@ def test_p2_counts_the_steps_and_the_prefix_pass_that_caches_inputs():
     out = p2_hardware_efficiency(sizes=[4, 3, 2], batch=5, n=10)
     assert out["dante"]["flops"] == (360 + 120) * 4 + 240
     assert out["sgd"]["flops"] == (120 + 120 + 60 + 60 + 60) * 2  # backprop, 2 steps
+
+
+def test_p1_median_over_seeds_counts_a_miss_as_slowest():
+    from dante.bench.p1 import _median_ratio
+
+    # a miss (None) is infinitely slow: one miss of three leaves the middle ratio
+    assert _median_ratio([0.4, None, 0.6]) == pytest.approx(0.6)
+    # two misses of three: the median is a miss
+    assert _median_ratio([0.4, None, None]) is None
+    assert _median_ratio([0.3, 0.7]) == pytest.approx(0.5)
+
+
+def test_performance_md_p1_row_judges_the_median_over_seeds(tmp_path):
+    machine = {"cores": 2, "cpu": "x", "torch": "t", "threads": 2, "blas": "mkl"}
+    p1 = _p1("mse", 4.0, 8.0)  # seed 0: 0.4, met alone
+    p1["seed_checks"] = [
+        {"seed": 1, "target_accuracy": 0.98, "sgd_seconds": 10.0, "dante_seconds": 7.0,
+         "dante_best_accuracy": 0.981, "ratio": 0.7},
+        {"seed": 2, "target_accuracy": 0.98, "sgd_seconds": 10.0, "dante_seconds": None,
+         "dante_best_accuracy": 0.979, "ratio": None},
+    ]  # fmt: skip
+    p1["dante_over_sgd_median"] = 0.7
+    path = tmp_path / "PERFORMANCE.md"
+    write_performance_md({"machine": machine, "device": "cpu", "p1": [p1]}, path)
+    text = path.read_text()
+    assert (
+        "mse: best DANTE / SGD, median over seeds 0, 1, 2 (each against its own SGD run) | "
+        "0.7 (seed 0 0.4; seeds 1, 2: 0.7, not reached) | <= 0.5 | no |" in text
+    )
