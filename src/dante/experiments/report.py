@@ -5,8 +5,10 @@ per-experiment JSON files written by :func:`dante.experiments.run_experiment`,
 from the paper numbers and deviation fields recorded in the experiment specs,
 or from the study JSON files written by
 :func:`dante.experiments.studies.run_named_study`. The page opens with the
-verdicts at a glance (:mod:`.report_glance`) and the deviation table
-(:mod:`.deviations`); each experiment's section
+verdicts at a glance (:mod:`.report_glance`), the kept reruns
+(:mod:`.report_reruns`), the verdicts re-judged since the 10,000-image runs
+(:mod:`.report_changes`, when ``<results>/archive/subset_10k`` exists) and
+the deviation table (:mod:`.deviations`); each experiment's section
 (:mod:`.report_tables`) carries the verdicts of :mod:`.verdicts`.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from ..reporting import atomic_write_text
 from .deviations import deviation_section
 from .plotting import plot_experiment
+from .report_changes import changes_section
 from .report_glance import glance_section
 from .report_reruns import rerun_section
 from .report_tables import experiment_section, markdown_table, md_text, table_cell
@@ -96,6 +99,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     lines = ["# Reproduction results", "", _INTRO.format(results=results_dir.as_posix()), ""]
     lines += glance_section(experiments, studies)
     lines += rerun_section(results_dir, experiments)
+    lines += changes_section(results_dir, experiments)
     lines += deviation_section(experiments)
     fig_dir = md_path.parent / "figures"
     for payload in experiments:
