@@ -460,3 +460,21 @@ def test_ablation_splits_dantes_gain_into_alternation_and_normalisation(tmp_path
     # no SNGD-backprop run: no split (the whole difference has no parts to split into)
     del methods["sngd_backprop"]
     assert split_gain(cell, "test_accuracy", True)["share"]["value"] is None
+
+
+def test_a_bundled_spec_without_results_is_listed_as_not_run(tmp_path):
+    # only fig2 has results: every other bundled spec without missing data is listed
+    # from its validated spec with a "status" row, and as "not run yet" in the glance
+    stored = {"name": "fig2", "spec": _spec_dict()}
+    specs = {name: (spec, ran) for name, spec, ran in report_specs([stored])}
+    spec, ran = specs["w_fig6"]
+    assert ran and spec["not_run"]
+    rows = _by_aspect(deviation_rows("w_fig6", spec))
+    assert rows["status"] == [
+        ("not run yet: `dante reproduce w_fig6` (the rows below are its spec's)", "-")
+    ]
+    assert "budget" in rows and "selection" in rows  # the rows it will have once run
+    assert "not_run" not in specs["fig2"][0]
+    write_results_md(tmp_path, tmp_path / "RESULTS.md")  # no results at all
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| w_fig6 (`dante reproduce w_fig6`) |" in text and "| not run yet |" in text

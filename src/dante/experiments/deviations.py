@@ -167,6 +167,8 @@ def deviation_rows(name: str, spec: Mapping[str, Any], *, ran: bool = True) -> l
             f"then `{missing['command']}`",
             sets,
         )
+    if spec.get("not_run"):
+        row("status", f"not run yet: `dante reproduce {name}` (the rows below are its spec's)", "-")
     datasets = list(spec.get("datasets", []))
     if ran:
         for ours, theirs in (spec.get("substitutes") or {}).items():
@@ -235,9 +237,12 @@ def report_specs(payloads: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict[
 
     The stored spec of a payload is used, with :data:`DEVIATION_KEYS` taken
     from the bundled YAML where the stored spec lacks them; a bundled spec
-    without a payload is listed from its YAML with ``ran=False``.
+    whose data is missing is listed from its YAML with ``ran=False``; any
+    other bundled spec without a payload is listed from the validated spec
+    (every row it will have once run) with ``"not_run": True`` in it, which
+    adds a "status" row.
     """
-    from .spec import list_experiments
+    from .spec import list_experiments, load_spec
 
     out: list[tuple[str, dict[str, Any], bool]] = []
     seen = set()
@@ -255,6 +260,8 @@ def report_specs(payloads: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict[
             raw = bundled_yaml(name)
             if raw is not None and raw.get("missing_data"):
                 out.append((name, raw, False))
+            elif raw is not None:
+                out.append((name, {**load_spec(name).model_dump(), "not_run": True}, True))
     return out
 
 

@@ -25,6 +25,7 @@ from .report_changes import changes_section
 from .report_glance import glance_section
 from .report_reruns import rerun_section
 from .report_tables import experiment_section, markdown_table, md_text, table_cell
+from .spec import list_experiments, load_spec
 from .study import STUDY_KIND
 
 __all__ = ["plot_experiment", "write_results_md"]
@@ -78,6 +79,17 @@ def _study_section(payload: dict[str, Any], fig_dir: Path) -> list[str]:
     return lines
 
 
+def _not_run(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``name`` and ``source`` of every bundled spec without a results file."""
+    have = {p.get("name") for p in experiments}
+    out = []
+    for name in list_experiments():
+        if name not in have:
+            spec = load_spec(name)
+            out.append({"name": name, "source": spec.source})
+    return out
+
+
 def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     """Regenerate RESULTS.md from every ``<results_dir>/*.json``.
 
@@ -97,7 +109,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     experiments = [p for p in payloads if p.get("kind") != STUDY_KIND]
     studies = [p for p in payloads if p.get("kind") == STUDY_KIND]
     lines = ["# Reproduction results", "", _INTRO.format(results=results_dir.as_posix()), ""]
-    lines += glance_section(experiments, studies)
+    lines += glance_section(experiments, studies, _not_run(experiments))
     lines += rerun_section(results_dir, experiments)
     lines += changes_section(results_dir, experiments)
     lines += deviation_section(experiments)

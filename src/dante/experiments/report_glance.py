@@ -71,7 +71,9 @@ def _central(payload: Mapping[str, Any]) -> str:
 
 
 def glance_section(
-    experiments: Sequence[Mapping[str, Any]], studies: Sequence[Mapping[str, Any]]
+    experiments: Sequence[Mapping[str, Any]],
+    studies: Sequence[Mapping[str, Any]],
+    not_run: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
     """Markdown lines of the overview table (experiments first, then studies).
 
@@ -81,6 +83,10 @@ def glance_section(
         Payloads of ``results/<name>.json`` written by the experiment runner.
     studies : sequence of mapping
         Payloads written by :func:`dante.experiments.studies.run_named_study`.
+    not_run : sequence of mapping, optional
+        ``name`` and ``source`` of each bundled experiment without a results
+        file yet: one row each, "not run yet", with the command that runs it
+        (so a missing figure shows as a gap, not as nothing).
 
     Returns
     -------
@@ -88,7 +94,7 @@ def glance_section(
         A heading, one sentence and a markdown table; empty when there is
         nothing to summarise.
     """
-    if not experiments and not studies:
+    if not experiments and not studies and not not_run:
         return []
     rows = []
     for payload in experiments:
@@ -101,6 +107,17 @@ def glance_section(
                 _rows(payload),
                 _counts(headline),
                 _central(payload),
+            ]
+        )
+    for spec in not_run:
+        rows.append(
+            [
+                f"{spec['name']} (`dante reproduce {spec['name']}`)",
+                spec.get("source", "-"),
+                "not run yet",
+                "-",
+                "-",
+                "-",
             ]
         )
     for payload in studies:
