@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .slim import decode_image
+
 __all__ = ["plot_experiment", "pyplot", "save_figure", "style_axes"]
 
 _COLORS = {
@@ -165,7 +167,8 @@ def plot_experiment(payload: dict[str, Any], fig_dir: str | Path) -> list[Path]:
         for r, row in enumerate(rows):
             for c, img in enumerate(rec[row]):
                 ax = axes[r][c]
-                ax.imshow(np.clip(np.asarray(img).reshape(shape), 0, 1), cmap="gray")
+                pixels = np.clip(decode_image(img).reshape(shape), 0, 1)
+                ax.imshow(pixels, cmap="gray", vmin=0, vmax=1)  # one scale for every image
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if c == 0:

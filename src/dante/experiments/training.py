@@ -26,6 +26,7 @@ import numpy as np
 from ..config import TrainConfig, make_config
 from ..models import MLP, Autoencoder, LayeredNet
 from ..trainer import Trainer, TrainResult
+from .slim import encode_images
 from .spec import ExperimentSpec, MethodSpec, cell_slug
 
 __all__ = ["Cell", "CellRunner", "cells", "curve_of", "device_label"]
@@ -277,10 +278,10 @@ class CellRunner:
         X = np.ascontiguousarray(self.ds.X_test[:10])
         with torch.no_grad():
             dev = next(model.parameters()).device
-            images = model(torch.from_numpy(X).to(dev)).cpu().tolist()
-        return {
-            "images": images,
-            "original": X.tolist(),
+            images = model(torch.from_numpy(X).to(dev)).cpu().numpy()
+        return {  # 8-bit, base64: display precision (dante.experiments.slim)
+            "images": encode_images(images),
+            "original": encode_images(X),
             "feature_shape": list(self.ds.feature_shape or ()),
         }
 
