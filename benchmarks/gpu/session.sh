@@ -65,13 +65,22 @@ run() {  # run the job list in order, one process; $1: extra reproduce flags
     done
 }
 start=$SECONDS
+pids=()
 for i in $(seq 1 "$procs"); do
     run "" >"$logs/proc$i.log" 2>&1 &
+    pids+=($!)
     sleep 2  # stagger: each process takes the next unlocked cell
 done
-[ "$cuda" = 1 ] && run "--device cuda" >"$logs/cuda.log" 2>&1 &
+if [ "$cuda" = 1 ]; then
+    run "--device cuda" >"$logs/cuda.log" 2>&1 &
+    pids+=($!)
+fi
 while [ $((SECONDS - start)) -lt "$secs" ] && [ -n "$(jobs -r)" ]; do sleep 2; done
-pkill -TERM -f "dante.cli reproduce" || true
+# stop only this script's own runs (their `timeout` passes the signal on to python)
+for p in "${pids[@]}"; do
+    pkill -TERM -P "$p" 2>/dev/null
+    kill -TERM "$p" 2>/dev/null
+done
 wait
 echo "ran $((SECONDS - start)) s with $procs CPU process(es)$([ "$cuda" = 1 ] && echo ' and one on cuda')"
 find results -type f -name '*.json' -newer "$stamp" | tar -czf "$out/units.tgz" -T -
