@@ -10,7 +10,7 @@ supervised estimators share (building an :class:`~dante.MLP`, ``fit`` and
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,15 @@ _CHUNK = 8192
 _SEED_MAX = 2**31 - 1
 #: budget counters that :attr:`history_` accumulates over ``partial_fit`` calls
 _COUNTERS = ("weights_updated", "samples_seen", "steps", "wall_seconds")
+
+
+def _options(value: Any) -> Any:
+    """An options parameter as a fresh dict (``None``: empty); anything but a
+    mapping is passed on unchanged for :func:`~dante.config.make_config` to
+    refuse by name."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 class _DanteBase(BaseEstimator):
@@ -90,9 +99,9 @@ class _DanteBase(BaseEstimator):
             "lr": self.lr,
             "momentum": self.momentum,
             "lr_schedule": self.lr_schedule,
-            "lr_schedule_options": dict(self.lr_schedule_options or {}),
+            "lr_schedule_options": _options(self.lr_schedule_options),
             "output_solver": self.output_solver,
-            "output_solver_options": dict(self.output_solver_options or {}),
+            "output_solver_options": _options(self.output_solver_options),
             "t_sngd": self.t_sngd,
             "t_am": self.t_am,
             "tol": self.tol,

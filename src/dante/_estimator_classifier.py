@@ -23,6 +23,27 @@ from .validation import check_float32_range
 __all__ = ["DanteClassifier"]
 
 
+def _check_classes_arg(classes: Any) -> np.ndarray:
+    """``partial_fit``'s ``classes``: a 1-D array-like of comparable labels, no NaN."""
+    if isinstance(classes, (str, bytes)):
+        raise TypeError(f"classes must be an array-like of labels, got the string {classes!r}")
+    arr = np.asarray(classes)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"classes must be a 1-D array-like of labels, got shape {arr.shape}; "
+            "pass e.g. classes=np.unique(y_all)"
+        )
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"classes contains NaN, which is not a class label: {arr.tolist()!r}")
+    try:
+        np.unique(arr)
+    except TypeError as exc:
+        raise TypeError(
+            f"classes mixes label types that cannot be compared ({exc}); give every label one type"
+        ) from None
+    return arr
+
+
 @_with_common_params
 class DanteClassifier(ClassifierMixin, _DanteMLP):
     """Multi-layer perceptron classifier trained by DANTE (or a baseline).
@@ -114,19 +135,27 @@ class DanteClassifier(ClassifierMixin, _DanteMLP):
     def _check_X_y(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32))
         check_float32_range(X, "X")
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as exc:  # numpy cannot sort mixed labels such as 1 and "a"
+            raise TypeError(
+                f"y mixes label types that cannot be compared ({exc}); give every label "
+                "one type, e.g. y.astype(str)"
+            ) from None
         return X, y
 
     def _prepare_y(self, y: Any, first: bool, classes: Any = None) -> np.ndarray:
         if first:
-            labels = np.unique(y if classes is None else np.asarray(classes))
+            labels = np.unique(y if classes is None else _check_classes_arg(classes))
             if len(labels) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 classes in y; got "
                     f"{len(labels)} class ({labels.tolist()!r})"
                 )
             self.classes_ = labels
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            np.unique(_check_classes_arg(classes)), self.classes_
+        ):
             raise ValueError(
                 f"classes={np.unique(classes).tolist()!r} differs from the classes of the "
                 f"first partial_fit call, {self.classes_.tolist()!r}"

@@ -95,7 +95,14 @@ class DanteRegressor(RegressorMixin, _DanteMLP):
             y_numeric=True,
         )  # fmt: skip
         check_float32_range(X, "X")
-        check_float32_range(np.asarray(y), "y")
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must hold numbers (regression targets), got dtype {np.asarray(y).dtype} "
+                f"({exc}); for class labels use DanteClassifier"
+            ) from None
+        check_float32_range(y, "y")
         return X, y
 
     def _prepare_y(self, y: Any, first: bool, classes: Any = None) -> np.ndarray:

@@ -226,6 +226,8 @@ def load_checkpoint(
         a dante checkpoint, or was written by a newer dante. The message names
         the file and never suggests ``weights_only=False``.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"checkpoint path must be a str or os.PathLike, got {path!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")

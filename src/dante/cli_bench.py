@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .cli_checks import check_device_flag
+
 __all__ = ["add_bench_parser"]
 
 
@@ -105,6 +107,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         bench.write_performance_md(previous, args.out)
         print(f"wrote {args.out} from {args.json}")
         return 0
+    check_device_flag(args.device)
     results: dict[str, Any] = {
         "machine": bench.machine_info(),
         "device": args.device,

@@ -244,3 +244,15 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     print(format_catalog())
     return 0
+
+
+def check_device_flag(device: str) -> None:
+    """``--device`` must name a torch device that is present; checked before
+    any work (``dante reproduce`` and ``dante bench`` would otherwise fail
+    at their first run, after minutes of others)."""
+    from .config import make_config
+
+    try:
+        make_config(device=device)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("invalid device=", "invalid --device=", 1)) from None

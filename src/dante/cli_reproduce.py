@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .cli_checks import check_device_flag
+
 __all__ = ["add_reproduce_parser"]
 
 
@@ -94,6 +96,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.only is not None and not names:
         raise ValueError(f"--only selects cells of a DANTE experiment; {args.name!r} is a study")
     specs = [load_spec(n, quick=args.quick) for n in names]  # validate all before running
+    if names and not args.report_only:  # studies run on the CPU whatever --device says
+        check_device_flag(args.device)
     if args.seeds is not None:
         # every cell, the verdict cells and the rest alike (a rerun)
         specs = [s.model_copy(update={"seeds": args.seeds, "other_seeds": None}) for s in specs]

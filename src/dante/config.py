@@ -199,7 +199,7 @@ class TrainConfig(BaseModel):
         default: the ablation on Table 1's cell (a ``dante_heavy_ball``
         row with ``"reset"``, docs/RESULTS.md) measures the difference.
     seed : int, default=0
-        Seeds the minibatch order (and any solver randomness).
+        Seeds the minibatch order (and any solver randomness); in ``[0, 2**64)``.
     device : str, default="cpu"
     progress : bool, default=False
         Show a progress bar.
@@ -234,7 +234,7 @@ class TrainConfig(BaseModel):
     output_solver: str | None = None
     output_solver_options: dict[str, Any] = Field(default_factory=dict)
     solver_state: Literal["carry", "reset"] = "carry"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**64)  # what torch.Generator.manual_seed takes
     device: str = "cpu"
     progress: bool = False
 
@@ -316,6 +316,11 @@ class TrainConfig(BaseModel):
             raise ValueError(f"device {v!r} is not a torch device (try 'cpu' or 'cuda')") from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {v!r} requested but CUDA is not available; use 'cpu'")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {v!r} requested but only {torch.cuda.device_count()} CUDA device(s) "
+                "exist; use 'cuda' or 'cuda:0'"
+            )
         return v
 
     @property

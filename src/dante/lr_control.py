@@ -67,7 +67,13 @@ LR_SCHEDULES: dict[str, dict[str, float | None]] = {
 _FACTOR_BOUNDS = {"gamma", "factor", "min_factor"}  # at most 1
 
 
+#: torch's abstract scheduler bases: no schedule of their own (``get_lr`` raises)
+_ABSTRACT_SCHEDULERS = {"LRScheduler", "_LRScheduler"}
+
+
 def _torch_scheduler_class(name: str) -> type | None:
+    if name in _ABSTRACT_SCHEDULERS:
+        return None
     cls = getattr(torch.optim.lr_scheduler, name, None)
     if isinstance(cls, type) and issubclass(
         cls, (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
@@ -90,12 +96,18 @@ def check_lr_schedule(name: str, options: dict[str, Any]) -> None:
                 f"unknown lr_schedule {name!r}; choose one of {', '.join(LR_SCHEDULES)} or a "
                 f"class name of torch.optim.lr_scheduler (e.g. 'StepLR')"
             )
-        try:  # torch checks its own keyword arguments: build one on a dummy optimizer now
+        try:  # torch checks its own keyword arguments: build one on a dummy optimizer
+            # now, and step it once (as the first phase's end does), for some options
+            # (StepLR's step_size) are first used then
             dummy = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cls(dummy, **options)
-        except (TypeError, ValueError, KeyError) as exc:
+                sched = cls(dummy, **options)
+                if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    sched.step(1.0)
+                else:
+                    sched.step()
+        except (TypeError, ValueError, KeyError, ArithmeticError, NotImplementedError) as exc:
             raise ValueError(
                 f"lr_schedule_options do not fit torch.optim.lr_scheduler.{name}: {exc}"
             ) from None

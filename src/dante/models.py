@@ -19,6 +19,7 @@ import numbers
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -155,6 +156,12 @@ class Layer(nn.Module):
         return self.activation(self.pre_activation(x))
 
 
+def _check_bias(bias: object) -> None:
+    # a string such as "no" is truthy: it would silently keep the bias
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
+
+
 def _check_sizes(sizes: Sequence[int], argname: str, min_len: int) -> list[int]:
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise TypeError(f"{argname} must be a sequence of positive ints, got {sizes!r}")
@@ -288,6 +295,7 @@ class MLP(LayeredNet):
         check_model_seed(seed)
         if not isinstance(batch_norm, bool):
             raise TypeError(f"batch_norm must be a bool, got {batch_norm!r}")
+        _check_bias(bias)
         sizes = _check_sizes(sizes, "sizes", 2)
         n = len(sizes) - 1
         hidden = _per_layer(activation, n - 1, "activation") if n > 1 else []
@@ -338,6 +346,7 @@ class Autoencoder(LayeredNet):
     ) -> None:
         super().__init__()
         check_model_seed(seed)
+        _check_bias(bias)
         enc = _check_sizes(encoder_sizes, "encoder_sizes", 2)
         k = len(enc) - 1
         sizes = enc + enc[-2::-1]

@@ -17,6 +17,8 @@ accepted as well.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -166,6 +168,21 @@ def check_solver(spec: str | SolverFactory) -> str | SolverFactory:
     return key
 
 
+def _check_step(lr: Any, momentum: Any) -> None:
+    """``lr`` a finite number > 0 and ``momentum`` one in ``[0, 1)``, as
+    :class:`~dante.TrainConfig` requires (torch's optimizers check less: SGD
+    takes any momentum, Adam fails inside its step on a string)."""
+    for name, value in (("lr", lr), ("momentum", momentum)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+
+
 def make_solver(
     spec: str | SolverFactory,
     params: list[torch.nn.Parameter],
@@ -194,6 +211,7 @@ def make_solver(
         if not isinstance(opt, (torch.optim.Optimizer, StepSolver)):
             raise TypeError(f"solver callable must return a torch.optim.Optimizer, got {opt!r}")
         return opt
+    _check_step(lr, momentum)
     if spec in _NEEDS_CONTEXT or spec in _LAYERWISE:
         return _SOLVERS[spec](params, lr, momentum, **context)
     return _SOLVERS[spec](params, lr, momentum)

@@ -41,6 +41,11 @@ _RAGGED_WARNING = getattr(np, "exceptions", np).VisibleDeprecationWarning
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:
     if isinstance(value, torch.Tensor):
+        if value.is_meta:
+            raise TypeError(
+                f"{name} is a tensor on the 'meta' device, which holds no data; "
+                "pass a tensor with values (e.g. on 'cpu')"
+            )
         value = value.detach().cpu()
         if value.is_floating_point() and value.dtype not in _NUMPY_FLOATS:
             value = value.float()  # bfloat16, float8: no NumPy dtype
@@ -63,7 +68,8 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
         ) from None
     if arr.dtype == object:
         raise TypeError(f"{name} must hold numbers, got a ragged or object array")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    # timedelta64 counts as a NumPy number (a signed integer): a duration is no feature
+    if arr.dtype.kind == "m" or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")

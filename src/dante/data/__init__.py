@@ -84,6 +84,8 @@ def load(name: str, *, seed: int = 0, root: str | os.PathLike | None = None, **o
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a string or a path, got {type(name).__name__}")
     check_seed(seed)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (str or os.PathLike), got {root!r}")
     key = name.strip().lower().replace("-", "_")
     if key not in available():
         return _load_path(name, seed, root, options)

@@ -128,6 +128,21 @@ def _likely_cause(value: str, is_target: bool) -> str:
     return "text in a feature column; encode categories as numbers first"
 
 
+def _check_dense_memory(shape: tuple[int, int], path: Path) -> None:
+    """LIBSVM rows are sparse but are read into a dense float64 matrix (then
+    copied to float32 and scaled): one huge feature index (``1 1000000000:1``)
+    would ask for gigabytes per row. Refuse that before allocating."""
+    from ..validation import check_memory
+
+    rows, cols = shape
+    check_memory(
+        3 * 8 * rows * cols,
+        f"{path}: LIBSVM features of shape ({rows}, {cols}) read as a dense matrix",
+        "the largest feature index sets the number of columns; renumber the features "
+        "densely from 1",
+    )
+
+
 def load_file(
     path: str | os.PathLike,
     *,
@@ -214,8 +229,9 @@ def load_file(
     else:
         try:
             Xs, y = load_svmlight_file(str(path))
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, OverflowError) as exc:  # Overflow: an index >= 2**31
             raise ValueError(f"{path}: not a CSV/NumPy file and not LIBSVM text ({exc})") from None
+        _check_dense_memory(Xs.shape, path)
         X = Xs.toarray()
     if X.size == 0:
         raise ValueError(f"{path}: no data (features of shape {X.shape})")
