@@ -41,9 +41,10 @@ done
 [ $# -gt 0 ] || { echo "session.sh: name at least one SPEC[:CELL]" >&2; exit 2; }
 out=${OUT:?session.sh: OUT must name the folder whose files come back}
 if [ -d .whl ]; then
+    site=$(mktemp -d)
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-        --upgrade --target /tmp/site .whl/*.whl || exit 3
-    export PYTHONPATH=/tmp/site
+        --upgrade --target "$site" .whl/*.whl || exit 3
+    export PYTHONPATH=$site
 fi
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
