@@ -471,10 +471,22 @@ def test_a_bundled_spec_without_results_is_listed_as_not_run(tmp_path):
     assert ran and spec["not_run"]
     rows = _by_aspect(deviation_rows("w_fig6", spec))
     assert rows["status"] == [
-        ("not run yet: `dante reproduce w_fig6` (the rows below are its spec's)", "-")
+        (
+            "no summary yet: `dante reproduce w_fig6` runs it or resumes a partial run "
+            "(the rows below are its spec's)",
+            "-",
+        )
     ]
     assert "budget" in rows and "selection" in rows  # the rows it will have once run
     assert "not_run" not in specs["fig2"][0]
     write_results_md(tmp_path, tmp_path / "RESULTS.md")  # no results at all
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| w_fig6 (`dante reproduce w_fig6`) |" in text and "| not run yet |" in text
+    # a partial run's per-unit files make it "in progress", with their count
+    unit = tmp_path / "w_fig6" / "mnist__500-500" / "selection"
+    unit.mkdir(parents=True)
+    for k in range(3):
+        (unit / f"u{k}.json").write_text("{}")
+    write_results_md(tmp_path, tmp_path / "RESULTS.md")
+    row = _row((tmp_path / "RESULTS.md").read_text(), "| w_fig6 (`dante reproduce w_fig6`) |")
+    assert "| in progress (3 unit files; the command resumes) |" in row

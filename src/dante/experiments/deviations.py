@@ -168,7 +168,12 @@ def deviation_rows(name: str, spec: Mapping[str, Any], *, ran: bool = True) -> l
             sets,
         )
     if spec.get("not_run"):
-        row("status", f"not run yet: `dante reproduce {name}` (the rows below are its spec's)", "-")
+        row(
+            "status",
+            f"no summary yet: `dante reproduce {name}` runs it or resumes a partial run "
+            "(the rows below are its spec's)",
+            "-",
+        )
     datasets = list(spec.get("datasets", []))
     if ran:
         for ours, theirs in (spec.get("substitutes") or {}).items():

@@ -79,14 +79,18 @@ def _study_section(payload: dict[str, Any], fig_dir: Path) -> list[str]:
     return lines
 
 
-def _not_run(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``name`` and ``source`` of every bundled spec without a results file."""
+def _not_run(experiments: list[dict[str, Any]], results_dir: Path) -> list[dict[str, Any]]:
+    """``name``, ``source`` and ``units`` (the per-unit files a partial run has
+    left in ``<results_dir>/<name>/``) of every bundled spec without a
+    summary file."""
     have = {p.get("name") for p in experiments}
     out = []
     for name in list_experiments():
         if name not in have:
             spec = load_spec(name)
-            out.append({"name": name, "source": spec.source})
+            folder = results_dir / name
+            units = sum(1 for _ in folder.rglob("*.json")) if folder.is_dir() else 0
+            out.append({"name": name, "source": spec.source, "units": units})
     return out
 
 
@@ -109,7 +113,7 @@ def write_results_md(results_dir: str | Path, md_path: str | Path) -> Path:
     experiments = [p for p in payloads if p.get("kind") != STUDY_KIND]
     studies = [p for p in payloads if p.get("kind") == STUDY_KIND]
     lines = ["# Reproduction results", "", _INTRO.format(results=results_dir.as_posix()), ""]
-    lines += glance_section(experiments, studies, _not_run(experiments))
+    lines += glance_section(experiments, studies, _not_run(experiments, results_dir))
     lines += rerun_section(results_dir, experiments)
     lines += changes_section(results_dir, experiments)
     lines += deviation_section(experiments)

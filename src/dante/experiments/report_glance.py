@@ -84,9 +84,11 @@ def glance_section(
     studies : sequence of mapping
         Payloads written by :func:`dante.experiments.studies.run_named_study`.
     not_run : sequence of mapping, optional
-        ``name`` and ``source`` of each bundled experiment without a results
-        file yet: one row each, "not run yet", with the command that runs it
-        (so a missing figure shows as a gap, not as nothing).
+        ``name``, ``source`` and optionally ``units`` of each bundled
+        experiment without a summary file yet: one row each, with the command
+        that runs it, "not run yet", or "in progress" with the number of
+        per-unit files a partial run has committed (the same command resumes
+        from them), so a missing figure shows as a gap, not as nothing.
 
     Returns
     -------
@@ -110,11 +112,13 @@ def glance_section(
             ]
         )
     for spec in not_run:
+        units = int(spec.get("units", 0))
+        status = f"in progress ({units} unit files; the command resumes)" if units else ""
         rows.append(
             [
                 f"{spec['name']} (`dante reproduce {spec['name']}`)",
                 spec.get("source", "-"),
-                "not run yet",
+                status or "not run yet",
                 "-",
                 "-",
                 "-",
