@@ -2,6 +2,7 @@
 
     python docs/compute_estimate.py [NAME ...]      # default: every bundled spec
     python docs/compute_estimate.py --measured      # what the per-unit files record
+    python docs/compute_estimate.py --measured --write   # ... into docs/COMPUTE.md
 
 Per (cell, method), in backprop-epoch equivalents ``E`` (the cell's budget):
 ``runs = n + n * [paper_lr] + 0.9 * (fraction * g + keep * sel_seeds)``, the
@@ -109,11 +110,52 @@ def measured(results: str = "results") -> dict[str, tuple[int, float]]:
     return out
 
 
+def _status(name: str, results: str = "results") -> str:
+    """A spec's state from its summary file: complete, incomplete (cells done of
+    all, training rows) or, with per-unit files but no summary, in progress."""
+    import json
+    from pathlib import Path
+
+    path = Path(results) / f"{name}.json"
+    if not path.exists():
+        return "in progress (no summary yet)"
+    payload = json.loads(path.read_text())
+    done = payload.get("cells", [])
+    rows = sorted({int(c["n_train"]) for c in done if "n_train" in c})
+    scale = f", {rows[0]:,}-{rows[-1]:,} training rows" if rows else ""
+    if rows and rows[0] == rows[-1]:
+        scale = f", {rows[0]:,} training rows"
+    if payload.get("complete", True):
+        return f"complete{scale}"
+    total = len(done) + len(payload.get("missing", {}))
+    return f"incomplete ({len(done)}/{total} cells{scale})"
+
+
+_START, _END = "<!-- measured:start -->", "<!-- measured:end -->"
+
+
+def measured_table() -> list[str]:
+    """Markdown lines: per spec with per-unit files, units, core-hours, state."""
+    lines = ["| spec | unit files | core-hours measured | state |", "|---|---:|---:|---|"]
+    for name, (n, hours) in measured().items():
+        if name in ("archive", "reruns"):
+            continue
+        lines.append(f"| {name} | {n} | {hours:.2f} | {_status(name)} |")
+    return lines
+
+
 def main(names: list[str]) -> None:
-    if names == ["--measured"]:
-        print("| spec | unit files | core-hours measured |\n|---|---:|---:|")
-        for name, (n, hours) in measured().items():
-            print(f"| {name} | {n} | {hours:.2f} |")
+    if names[:1] == ["--measured"]:
+        lines = measured_table()
+        if names[1:] == ["--write"]:
+            from pathlib import Path
+
+            doc = Path(__file__).with_name("COMPUTE.md")
+            text = doc.read_text()
+            head, rest = text.split(_START)
+            _, tail = rest.split(_END)
+            doc.write_text(head + _START + "\n" + "\n".join(lines) + "\n" + _END + tail)
+        print("\n".join(lines))
         return
     rows = sorted((core_hours(load_spec(n)), n) for n in names or list_experiments())
     cumulative = 0.0
