@@ -74,7 +74,8 @@ def _bench_parts(args: argparse.Namespace) -> dict[str, tuple[str, str, Any]]:
         "profile": ("step profile, before / after", "cpu", lambda: bench.profile_before_after(
             baseline, n=2000 if quick else 10000)),
         "p2": ("P2 hardware efficiency", dev, lambda: bench.p2_hardware_efficiency(
-            device=dev, n=2000 if quick else 10000)),
+            device=dev, n=2000 if quick else 10000, compiled=not quick,
+            **({} if dev == "cpu" else {"sizes": [784, 1024, 1024, 10], "batch": 1024}))),
         "p3": ("P3 frozen-prefix cache", dev, lambda: bench.p3_prefix_cache(
             device=dev, n=1000 if quick else 10000)),
         "p4": ("P4 scaling", "cpu", lambda: bench.p4_scaling(**p4)),

@@ -164,6 +164,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lr_schedule=args.lr_schedule,
         lr_schedule_options=args.lr_schedule_options,
         solver_state=args.solver_state,
+        compile_step=args.compile_step,
     )
     # validate every method's configuration before any training starts
     configs = {}

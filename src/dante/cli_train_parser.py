@@ -114,6 +114,12 @@ def add_train_parser(sub: Any) -> None:
         "form; identity output, mse) or lbfgs (default: SNGD like every block, the paper)",
     )
     p.add_argument(
+        "--compile-step",
+        action="store_true",
+        help="capture DANTE's one-layer SNGD step with torch.compile (CUDA graphs on a "
+        "GPU; docs/SOLVERS.md); off by default",
+    )
+    p.add_argument(
         "--solver-state",
         default="carry",
         choices=["carry", "reset"],

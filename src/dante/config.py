@@ -97,6 +97,10 @@ METHODS: dict[str, tuple[str | None, str, float]] = {
 }
 
 
+#: The keyword arguments of :func:`torch.compile` that ``compile_options`` may set.
+COMPILE_OPTION_KEYS = frozenset({"mode", "backend", "options", "fullgraph", "dynamic"})
+
+
 class TrainConfig(BaseModel):
     """Hyper-parameters of one training run.
 
@@ -168,6 +172,23 @@ class TrainConfig(BaseModel):
         or ``cross_entropy``, solver :class:`~dante.SNGD`, one process on the
         CPU. Other phases use autograd. Which one each phase took is recorded
         in ``TrainResult.stages[i]["fast_path"]``. ``False``: always autograd.
+    compile_step : bool, default=False
+        Capture the fused one-layer step with :func:`torch.compile`
+        (:mod:`dante.compiled_step`): the whole SNGD step becomes one compiled
+        function with the step length computed on the device, replayed as a
+        CUDA graph on CUDA (``mode="reduce-overhead"``). It needs
+        ``fast_path=True`` and applies to the phases that take it (plain SNGD:
+        with momentum or weight decay the eager fused step runs on the CPU and
+        autograd elsewhere); on a GPU it also lets those phases leave
+        autograd. Which phases were captured is recorded in
+        ``TrainResult.stages[i]["compiled"]``. Off by default: compiling
+        costs seconds per block shape, and on the CPU it measured within 5%
+        of the eager fused step (docs/PERFORMANCE.md). Inductor, torch's
+        default backend, needs a C++ compiler on the CPU.
+    compile_options : dict, default={}
+        Keyword arguments of :func:`torch.compile` (``mode``, ``backend``,
+        ``options``, ``fullgraph``, ``dynamic``), e.g.
+        ``{"backend": "aot_eager"}`` where no C++ compiler is installed.
     lr_schedule : str, default="constant"
         Step-size control across alternations (:mod:`dante.lr_control`):
         ``"constant"`` (the paper's fixed step), ``"step"``, ``"exponential"``,
@@ -229,6 +250,8 @@ class TrainConfig(BaseModel):
     cache_inputs: bool = True
     cache_memory_gb: float | None = Field(None, gt=0, allow_inf_nan=False)
     fast_path: bool = True
+    compile_step: bool = False
+    compile_options: dict[str, Any] = Field(default_factory=dict)
     lr_schedule: str = "constant"
     lr_schedule_options: dict[str, Any] = Field(default_factory=dict)
     output_solver: str | None = None
@@ -303,6 +326,17 @@ class TrainConfig(BaseModel):
 
         check_lr_schedule(self.lr_schedule, self.lr_schedule_options)
         check_output_solver(self.output_solver, self.output_solver_options)
+        if self.compile_options:
+            bad = set(self.compile_options) - COMPILE_OPTION_KEYS
+            if bad:
+                raise ValueError(
+                    f"compile_options: {unknown_keys_message(bad, sorted(COMPILE_OPTION_KEYS))}"
+                )
+            if not self.compile_step:
+                raise ValueError(
+                    "compile_options is set but compile_step is False; pass "
+                    "compile_step=True or drop compile_options"
+                )
         return self
 
     @field_validator("device")

@@ -45,7 +45,7 @@ from .activations import GeneralizedReLU
 from .losses import Loss
 from .sngd import SNGD
 
-__all__ = ["FastBlockStep", "activation_kind", "plan_fast_step"]
+__all__ = ["FastBlockStep", "activation_kind", "loss_grad", "plan_fast_step"]
 
 # ATen's reduction enum: 1 = mean (what ``F.mse_loss`` uses by default)
 _MEAN = 1
@@ -130,6 +130,45 @@ def _act_backward(
     return g
 
 
+def loss_grad(
+    mse: bool, out: torch.Tensor, target: torch.Tensor, one: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean loss and ``dL/d out``, kernel for kernel as autograd computes them.
+
+    Parameters
+    ----------
+    mse : bool
+        ``True``: mean squared error; ``False``: softmax cross-entropy (sigmoid
+        plus binary cross-entropy for one output column, Sec. 3.4 of
+        ``001_1787bf99fca4a9f2.txt``).
+    out : torch.Tensor of shape (m, k)
+        The network's output.
+    target : torch.Tensor
+        As :meth:`dante.losses.Loss.prepare_targets` encodes it.
+    one : torch.Tensor
+        A 0-dim ``1`` of ``out``'s dtype and device (the seed of MSE's backward).
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The loss (0-dim) and its gradient with respect to ``out``.
+    """
+    if mse:
+        loss = _mse_loss(out, target, _MEAN)
+        return loss, _mse_loss_backward(one, out, target, _MEAN)
+    if out.shape[1] == 1:  # sigmoid + binary cross-entropy on one logit
+        loss = F.binary_cross_entropy_with_logits(out, target)
+        return loss, torch.sigmoid(out).sub_(target).div_(out.numel())
+    logp = F.log_softmax(out, 1)
+    loss = F.nll_loss(logp, target)
+    # autograd's arithmetic: nll_loss gives -r at each target (r = 1/m rounded)
+    # and log_softmax's backward adds softmax * r: fl(p r) - r at the target
+    r = 1.0 / len(logp)
+    g = logp.exp_().mul_(r)  # softmax, in place of the log-probabilities
+    g.scatter_add_(1, target.unsqueeze(1), g.new_full((len(g), 1), -r))
+    return loss, g
+
+
 class FastBlockStep:
     """Loss, gradient and SNGD step of a one-layer block, without autograd.
 
@@ -194,7 +233,7 @@ class FastBlockStep:
             weight, bias, kind = chain[0]
             z = F.linear(x, weight, bias)
             h = _act_forward(kind, z)
-            loss, g = self._loss_grad(h, target)
+            loss, g = loss_grad(self._mse, h, target, self._one)
             g = _act_backward(kind, g, z, h)
         else:
             zs, outs = [], []
@@ -204,7 +243,7 @@ class FastBlockStep:
                 h = _act_forward(kind, z)
                 zs.append(z)
                 outs.append(h)
-            loss, g = self._loss_grad(h, target)
+            loss, g = loss_grad(self._mse, h, target, self._one)
             for j in range(len(chain) - 1, -1, -1):
                 g = _act_backward(chain[j][2], g, zs[j], outs[j])  # delta_j = dL/dz_j
                 if j:
@@ -252,25 +291,6 @@ class FastBlockStep:
         if math.isfinite(value):
             self._apply()
         return loss, value
-
-    def _loss_grad(
-        self, out: torch.Tensor, target: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The loss and ``dL/d out`` for :class:`~dante.losses.Loss` (mean reduction)."""
-        if self._mse:
-            loss = _mse_loss(out, target, _MEAN)
-            return loss, _mse_loss_backward(self._one, out, target, _MEAN)
-        if out.shape[1] == 1:  # sigmoid + binary cross-entropy on one logit
-            loss = F.binary_cross_entropy_with_logits(out, target)
-            return loss, torch.sigmoid(out).sub_(target).div_(out.numel())
-        logp = F.log_softmax(out, 1)
-        loss = F.nll_loss(logp, target)
-        # autograd's arithmetic: nll_loss gives -r at each target (r = 1/m rounded)
-        # and log_softmax's backward adds softmax * r: fl(p r) - r at the target
-        r = 1.0 / len(logp)
-        g = logp.exp_().mul_(r)  # softmax, in place of the log-probabilities
-        g.scatter_add_(1, target.unsqueeze(1), g.new_full((len(g), 1), -r))
-        return loss, g
 
     @torch.no_grad()
     def apply(self) -> torch.Tensor:
@@ -324,6 +344,7 @@ def plan_fast_step(
     optimizer: object,
     *,
     world_size: int = 1,
+    any_device: bool = False,
 ) -> FastBlockStep | None:
     """A :class:`FastBlockStep` for this phase, or ``None`` to use autograd.
 
@@ -341,6 +362,9 @@ def plan_fast_step(
         bias.
     world_size : int, default=1
         Processes of a data-parallel run; the fast path runs in one.
+    any_device : bool, default=False
+        Accept parameters on any device (for :mod:`dante.compiled_step`, which
+        keeps the step on the device); otherwise only on the CPU.
 
     Returns
     -------
@@ -371,7 +395,9 @@ def plan_fast_step(
     if {id(p) for p in group} != own or len(group) != len(own):
         return None
     params = [p for layer in layers for p in layer.parameters()]
-    if any(p.device.type != "cpu" or p.layout != torch.strided for p in params):
+    if any(p.layout != torch.strided for p in params):
+        return None
+    if not any_device and any(p.device.type != "cpu" for p in params):
         return None
     if len({p.dtype for p in params}) != 1:
         return None

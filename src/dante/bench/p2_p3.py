@@ -23,7 +23,11 @@ __all__ = ["p2_hardware_efficiency", "p3_prefix_cache"]
 
 
 def p2_hardware_efficiency(
-    sizes: list[int] | None = None, batch: int = 500, n: int = 10000, device: str = "cpu"
+    sizes: list[int] | None = None,
+    batch: int = 500,
+    n: int = 10000,
+    device: str = "cpu",
+    compiled: bool = False,
 ) -> dict[str, Any]:
     """FLOP rate of DANTE's inner loop and of backprop vs the raw matmul rate.
 
@@ -31,7 +35,11 @@ def p2_hardware_efficiency(
     shapes (forward, input-gradient and weight-gradient products), timed in
     isolation. DANTE's count holds its steps' matmuls and the forward pass of
     each block's frozen prefix over the ``n`` rows that caches the block's
-    inputs, since the timed alternation performs both.
+    inputs, since the timed alternation performs both. ``compiled=True`` adds
+    ``dante_compiled``: the same run with ``compile_step=True``
+    (:mod:`dante.compiled_step`; CUDA graphs on a GPU), its compilation in the
+    untimed warm-up run. The result records the ``device`` and the ``goal``
+    (0.6 of the matmul rate on the CPU, 0.3 on a GPU: issue 14's P2).
     """
     sizes = sizes or [784, 100, 10]
     dev = torch.device(device)
@@ -49,9 +57,16 @@ def p2_hardware_efficiency(
     t_mm = _best_time(lambda: [torch.mm(x, y) for x, y in mats], sync=sync)
     peak = mm_flops / t_mm
     X, y = _synthetic(n, sizes[0], sizes[-1])
-    out: dict[str, Any] = {"sizes": sizes, "batch": batch, "matmul_gflops": peak / 1e9}
+    out: dict[str, Any] = {
+        "sizes": sizes,
+        "batch": batch,
+        "matmul_gflops": peak / 1e9,
+        "device": dev.type,
+        "goal": 0.6 if dev.type == "cpu" else 0.3,
+    }
     steps_per_epoch = math.ceil(n / batch)
-    for method in ("dante", "sgd"):
+    for key in ("dante", "dante_compiled", "sgd") if compiled else ("dante", "sgd"):
+        method = "sgd" if key == "sgd" else "dante"
         cfg = make_config(
             method=method,
             lr=0.01,
@@ -61,6 +76,7 @@ def p2_hardware_efficiency(
             eval_every="round",
             device=device,
             tol=0.0,
+            compile_step=key == "dante_compiled",
         )
         trainer = Trainer(MLP(sizes, seed=0), cfg)
         trainer.fit(X, y)  # warm-up
@@ -76,7 +92,7 @@ def p2_hardware_efficiency(
             flops += sum(2.0 * n * sizes[i] * sizes[i + 1] for k in range(L) for i in range(k))
         else:
             flops = _layer_flops(sizes, batch, None) * steps_per_epoch
-        out[method] = {
+        out[key] = {
             "flops": flops,
             "gflops": flops / wall / 1e9,
             "fraction_of_matmul": flops / wall / peak,

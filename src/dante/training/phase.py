@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .._pages import FAULT_AROUND
+from ..compiled_step import compile_block_step
 from ..fast_step import plan_fast_step
 from ..output_solvers import OutputSolver
 from ..schedules import Stage
@@ -113,8 +114,17 @@ class PhaseMixin:
         fast = None
         if cfg.fast_path and not custom:
             fast = plan_fast_step(
-                self.model, block, suffix, self.loss, opt, world_size=self.world.size
+                self.model, block, suffix, self.loss, opt, world_size=self.world.size,
+                any_device=cfg.compile_step,
+            )  # fmt: skip
+        if fast is not None and cfg.compile_step:  # the step captured by torch.compile
+            captured = compile_block_step(fast, cfg.compile_options)
+            if captured is None and fast.weight.device.type != "cpu":
+                fast = None  # off the CPU only the captured step replaces autograd
+            self._stage_info.setdefault("compiled", {})[" ".join(map(str, block))] = (
+                captured is not None
             )
+            fast = captured or fast
         self._stage_info.setdefault("fast_path", {})[" ".join(map(str, block))] = fast is not None
         block_params = [p for i in block for p in self.model.block_parameters(i)]
         n_block = sum(p.numel() for p in block_params)
