@@ -121,6 +121,10 @@ def test_trainer_records_and_matches_the_eager_path(kw):
 def test_config_checks_compile_options():
     with pytest.raises(ValueError, match="unknown key 'mdoe' \\(did you mean 'mode'"):
         dante.TrainConfig(compile_step=True, compile_options={"mdoe": "default"})
+    with pytest.raises(ValueError, match="compile_options .*Unrecognized mode=fastest"):
+        dante.TrainConfig(compile_step=True, compile_options={"mode": "fastest"})
+    with pytest.raises(ValueError, match="compile_options .*Invalid backend"):
+        dante.TrainConfig(compile_step=True, compile_options={"backend": "nvfuser9"})
     with pytest.raises(ValueError, match="compile_step is False"):
         dante.TrainConfig(compile_options={"mode": "default"})
 

@@ -337,6 +337,12 @@ class TrainConfig(BaseModel):
                     "compile_options is set but compile_step is False; pass "
                     "compile_step=True or drop compile_options"
                 )
+            import torch
+
+            try:  # torch.compile checks mode, backend and options when called (lazily)
+                torch.compile(_identity, **self.compile_options)
+            except Exception as exc:
+                raise ValueError(f"compile_options {self.compile_options!r}: {exc}") from exc
         return self
 
     @field_validator("device")
@@ -368,6 +374,11 @@ class TrainConfig(BaseModel):
     @property
     def preset_schedule(self) -> str | None:
         return self.schedule or METHODS[self.method][0]
+
+
+def _identity(x: Any) -> Any:
+    """What ``compile_options`` are tried on (torch.compile compiles nothing until called)."""
+    return x
 
 
 def unknown_keys_message(unknown: Iterable[Any], valid: Iterable[str]) -> str:
