@@ -23,6 +23,11 @@
 # Logs: the last lines of every process's log come back in session.log (the
 # tool returns at most 8 files).
 #
+# With --cuda the GPU process first runs the GPU checks (tests/test_compiled_step.py
+# and tests/test_fast_paths.py if pytest is importable: $OUT/gpu_tests.log) and
+# `dante bench --device cuda` P2/P3 ($OUT/results_gpu.json, $OUT/PERFORMANCE_gpu.md;
+# copy them to benchmarks/gpu/ named by the device), then joins the reproduction.
+#
 # Each process runs cells one at a time; a cell is locked while a process
 # runs it, so side-by-side processes of one spec take different cells. A
 # process stopped at the deadline loses only its unfinished unit.
@@ -73,7 +78,19 @@ for i in $(seq 1 "$procs"); do
     sleep 2  # stagger: each process takes the next unlocked cell
 done
 if [ "$cuda" = 1 ]; then
-    run "--device cuda" >"$logs/cuda.log" 2>&1 &
+    # first the GPU checks: the CUDA-graph step against the CPU fused step (pytest,
+    # if the image has it) and the GPU benchmark's P2/P3 (compile_step beside the
+    # eager step), into $OUT; then the GPU process joins the reproduction
+    (
+        if python3 -c "import pytest" 2>/dev/null; then
+            python3 -m pytest -q -p no:cacheprovider tests/test_compiled_step.py \
+                tests/test_fast_paths.py >"$out/gpu_tests.log" 2>&1
+        fi
+        timeout --signal=TERM "$secs" python3 -m dante.cli bench --device cuda \
+            --skip p1,p4,memmap,profile,p5,p6 --json "$out/results_gpu.json" \
+            --out "$out/PERFORMANCE_gpu.md"
+        run "--device cuda"
+    ) >"$logs/cuda.log" 2>&1 &
     pids+=($!)
 fi
 while [ $((SECONDS - start)) -lt "$secs" ] && [ -n "$(jobs -r)" ]; do sleep 2; done
