@@ -326,6 +326,11 @@ class TrainConfig(BaseModel):
 
         check_lr_schedule(self.lr_schedule, self.lr_schedule_options)
         check_output_solver(self.output_solver, self.output_solver_options)
+        if self.compile_step and not self.fast_path:
+            raise ValueError(
+                "compile_step=True captures the fused step of fast_path, which is False; "
+                "set fast_path=True or drop compile_step"
+            )
         if self.compile_options:
             bad = set(self.compile_options) - COMPILE_OPTION_KEYS
             if bad:
