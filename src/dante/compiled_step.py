@@ -27,6 +27,7 @@ whether the phase was captured in ``TrainResult.stages[i]["compiled"]``.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -135,7 +136,13 @@ class CompiledBlockStep:
             repr(sorted(opts.items())),
         )
         if key not in _COMPILED:
-            _COMPILED[key] = torch.compile(self._eager, **opts)
+            # a code object of its own per key: dynamo keeps its compiled graphs (and
+            # its recompile limit, 8) per code object, which a deep net's blocks
+            # would otherwise share
+            f = self._eager
+            code = f.__code__.replace(co_name=f"dante_block_step_{len(_COMPILED)}")
+            own = types.FunctionType(code, f.__globals__, code.co_name, None, f.__closure__)
+            _COMPILED[key] = torch.compile(own, **opts)
         self._compiled = _COMPILED[key]
         self._rows: int | None = None  # the minibatch size the graph is compiled for
         self._lr = torch.tensor(float(group["lr"]), dtype=fast.weight.dtype, device=dev)
