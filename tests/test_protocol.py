@@ -335,18 +335,64 @@ def test_units_persist_resume_and_paper_rows(tmp_path, monkeypatch):
     assert calls == [("dante", 0.05), ("sgd", cell["methods"]["sgd"]["lr"]), ("sgd", 0.05)]
 
 
-def test_shared_selection_by_dataset_and_depth(tmp_path):
+def _width_losses(best_by_width):
+    """A stand-in for ``CellRunner.selection_run``: the validation loss is
+    ``|log(lr / best)|`` with ``best`` set per first hidden width (no training)."""
+
+    def run(self, mspec, lr, seed, fraction):
+        best = best_by_width[self.cell.hidden[0]]
+        return {"val_loss": 0.01 + abs(math.log(lr / best))}
+
+    return run
+
+
+def test_shared_selection_by_dataset_and_depth(tmp_path, monkeypatch):
+    # width 8 and 6 have the same best rate, width 5 a three times smaller one
+    monkeypatch.setattr(
+        CellRunner, "selection_run", _width_losses({8: 0.3, 6: 0.3, 5: 0.1, 4: 0.3})
+    )
     path = _tiny(
         tmp_path,
-        architectures=[[8], [6], [4, 4]],
+        architectures=[[8], [6], [5], [4, 4]],
         selection={**TINY["selection"], "share_by": "dataset_depth"},
+        methods={"sgd": {"method": "sgd", "lr_grid": [0.03, 0.1, 0.3, 1.0]}},
+        budget_match=None,
     )
     payload = run_experiment(load_spec(path), tmp_path / "out", log=lambda s: None)
     by_cell = {c["cell"]: c["methods"]["sgd"]["selection"] for c in payload["cells"]}
-    assert by_cell["digits__8"]["shared_from"] is None
-    assert by_cell["digits__6"]["shared_from"] == "digits__8"
-    assert by_cell["digits__6"]["rung1"] == by_cell["digits__8"]["rung1"]
+    assert by_cell["digits__8"]["shared_from"] is None and by_cell["digits__8"]["chosen"] == 0.3
+    # the rate transfers to width 6: the check ran its neighbours there, and it ranks first
+    six = by_cell["digits__6"]
+    assert six["shared_from"] == "digits__8"
+    assert six["rung1"] == by_cell["digits__8"]["rung1"]
+    check = six["shared_check"]
+    assert check["rates"] == [0.1, 0.3, 1.0] and check["transfers"] is True
+    assert check["rank"] == 1 == check["source_rank"] and len(check["runs"]) == 3
+    # not to width 5 (0.1 ranks first there): that cell selects for itself and finds 0.1
+    five = by_cell["digits__5"]
+    assert five["shared_from"] is None and five["chosen"] == 0.1
+    assert five["shared_check"]["transfers"] is False and five["shared_check"]["rank"] == 2
     assert by_cell["digits__4-4"]["shared_from"] is None  # another depth selects for itself
+    assert "shared_check" not in by_cell["digits__4-4"]
+    # a rerun runs nothing; a shared trail from before the check gets checked once
+    calls = []
+    monkeypatch.setattr(
+        CellRunner,
+        "selection_run",
+        lambda self, m, lr, seed, f: calls.append(lr) or {"val_loss": 1.0},
+    )
+    run_experiment(load_spec(path), tmp_path / "out", log=lambda s: None)
+    assert calls == []
+    sel_file = tmp_path / "out" / "tiny" / "digits__6" / "selection" / "sgd.json"
+    old = json.loads(sel_file.read_text())
+    old.pop("shared_check")
+    sel_file.write_text(json.dumps(old))
+    monkeypatch.setattr(
+        CellRunner, "selection_run", _width_losses({8: 0.3, 6: 0.3, 5: 0.1, 4: 0.3})
+    )
+    again = run_experiment(load_spec(path), tmp_path / "out", log=lambda s: None)
+    six = {c["cell"]: c["methods"]["sgd"]["selection"] for c in again["cells"]}["digits__6"]
+    assert six["shared_check"]["transfers"] is True and six["shared_from"] == "digits__8"
 
 
 def test_rerun_flags_write_only_the_out_folder(tmp_path, monkeypatch):
@@ -403,3 +449,24 @@ def test_report_only_keeps_a_summary_from_before_per_unit_files(tmp_path):
     (tmp_path / "out" / "tiny.json").write_text(json.dumps(old))
     assert run_experiment(spec, tmp_path / "out", log=lambda s: None, report_only=True) == old
     assert json.loads((tmp_path / "out" / "tiny.json").read_text()) == old
+
+
+def test_shared_rate_keeps_its_rung1_place_among_its_neighbours():
+    from dante.experiments.selection import check_shared_rate
+
+    # on the source cell rung 1 preferred the larger neighbour (short budgets favour
+    # large rates) and rung 2 chose 0.1: second of three there
+    rung1 = [
+        {"lr": lr, "seed": 0, "val_loss": v} for lr, v in [(0.03, 3.0), (0.1, 2.0), (0.3, 1.0)]
+    ]
+    trail = {"chosen": 0.1, "final_grid": [0.03, 0.1, 0.3], "rung1": rung1, "rung1_seed": 0}
+    same = check_shared_rate(trail, lambda lr, seed, f: {0.03: 5, 0.1: 4, 0.3: 3}[lr], 0.25)
+    assert same["rank"] == 2 == same["source_rank"] and same["transfers"] is True
+    # here the smaller neighbour beats it too: third of three, it does not transfer
+    worse = check_shared_rate(trail, lambda lr, seed, f: {0.03: 1, 0.1: 4, 0.3: 3}[lr], 0.25)
+    assert worse["rank"] == 3 and worse["transfers"] is False
+    # a diverged run ranks last; a rate at the grid's edge has one neighbour
+    edge = {**trail, "chosen": 0.3}
+    out = check_shared_rate(edge, lambda lr, seed, f: float("nan") if lr == 0.3 else 1.0, 0.25)
+    assert out["rates"] == [0.1, 0.3] and out["transfers"] is False
+    assert out["runs"][1]["val_loss"] == math.inf

@@ -84,7 +84,9 @@ def _selection_text(spec: Mapping[str, Any]) -> str:
         if sel.get("share_by") == "dataset_depth":
             text += (
                 "; one selection shared by every cell of the same dataset, depth and "
-                "variant (the first cell run selects)"
+                "variant (the first cell run selects) where the rate transfers (it ranks "
+                "among its grid neighbours at rung 1 no worse than where it was chosen; "
+                "else the cell selects on its own)"
             )
     else:  # results of the runner before PROTOCOL.md
         text = (

@@ -125,8 +125,13 @@ def _selection(m: Mapping[str, Any]) -> tuple[Any, list[float], bool, str]:
         grid = list(sel.get("final_grid") or sel.get("grid") or m.get("lr_grid", []))
         note = str(sel.get("note") or "")
         shared = sel.get("shared_from")
+        check = sel.get("shared_check")
         if shared:
-            note = f"shared from {shared}" + (f"; {note}" if note else "")
+            checked = " (transfer checked)" if check else ""
+            note = f"shared from {shared}{checked}" + (f"; {note}" if note else "")
+        elif check:
+            own = f"the rate of {check.get('source')} did not transfer: selected here"
+            note = own + (f"; {note}" if note else "")
         if sel.get("extensions"):
             ext = ", ".join(f"{e['lr']:g}" for e in sel["extensions"])
             note = f"extended by {ext}" + (f"; {note}" if note else "")

@@ -11,7 +11,10 @@ spec:
    ``selection.seeds`` seeds, lowest mean validation loss wins. Selection runs
    use the weights-updated cap. The test set is never looked at. A one-rate
    grid is run without selection; with ``share_by: dataset_depth`` one
-   selection serves every cell of the same dataset, depth and variant.
+   selection serves every cell of the same dataset, depth and variant, on
+   each cell whose transfer check it passes (``check_shared_rate``: the rate
+   ranks among its grid neighbours at rung 1 here no worse than on the cell
+   that chose it); a cell that fails the check selects on its own.
 2. Seeds: the chosen rate on seeds ``S .. S+K-1`` on the whole training part,
    scored on the test set. Alternating methods run under DANTE's stopping
    rule (Algorithm 2 of ``001_1787bf99fca4a9f2.txt``) with the spec's
@@ -39,7 +42,7 @@ from ..data import DatasetNotAvailableError
 from ..reporting import write_json
 from ..run_folder import RunFolder, RunFolderBusy
 from .persist import CellStore, Row, assemble_cell, budget_for, method_rows, unit_hash
-from .selection import successive_halving
+from .selection import check_shared_rate, successive_halving
 from .spec import ExperimentSpec
 from .training import Cell, CellRunner, cells, device_label
 
@@ -79,22 +82,39 @@ class _CellJob:
     def select(self, key: str) -> dict[str, Any]:
         """The selection trail of method ``key`` (run, resumed, reused or shared)."""
         spec, store = self.spec, self.store
+        mspec = spec.methods[key]
+        path = store.selection_path(key)
         done = store.selection(key, self.offset)
-        if done is not None and done.get("complete"):
-            return done
         shared = spec.selection.share_by == "dataset_depth"
-        if shared:
+        if done is not None and done.get("complete"):
+            if not done.get("shared_from") or "shared_check" in done:
+                return done
+            done = None  # shared before the transfer check existed: check it now
+        check = (done or {}).get("shared_check")  # a failed check, own selection under way
+        if shared and check is None:
             for other in cells(spec):
                 if other.slug == self.cell.slug or other.share_key != self.cell.share_key:
                     continue
                 trail = CellStore(self.out_dir, spec, other).selection(key, self.offset)
-                if trail is not None and trail.get("complete") and not trail.get("shared_from"):
-                    self.log(f"  [{self.cell.slug}] {key}: selection shared from {other.slug}")
-                    trail = {**trail, "shared_from": other.slug}
-                    store.write(store.selection_path(key), trail)
+                if trail is None or not trail.get("complete") or trail.get("shared_from"):
+                    continue
+                check = check_shared_rate(
+                    trail,
+                    lambda lr, seed, fraction: self.runner.selection_run(mspec, lr, seed, fraction),
+                    spec.selection.fraction,
+                    log=self.log,
+                )
+                check["source"] = other.slug
+                verdict = "transfers" if check["transfers"] else "does not transfer"
+                self.log(
+                    f"  [{self.cell.slug}] {key}: rate {trail['chosen']:g} of {other.slug} "
+                    f"{verdict} (rank {check['rank']} here, {check['source_rank']} there)"
+                )
+                if check["transfers"]:
+                    trail = {**trail, "shared_from": other.slug, "shared_check": check}
+                    store.write(path, trail)
                     return trail
-        mspec = spec.methods[key]
-        path = store.selection_path(key)
+                break
         head = {
             "method": key,
             "cell": self.cell.slug,
@@ -104,6 +124,8 @@ class _CellJob:
             "shared_from": None,
             **self._header(),
         }
+        if check is not None:  # the shared rate did not transfer: this cell selects
+            head["shared_check"] = check
         if len(mspec.lr_grid) > 1:
             self.log(f"  [{self.cell.slug}] {key}: selecting from {mspec.lr_grid}")
             head["budget_weights"] = self.runner.cap(len(self.runner.split()[0]))

@@ -22,7 +22,7 @@ from typing import Any
 from ..config import MAX_LR
 from .spec import SelectionSpec
 
-__all__ = ["TrainFn", "extend_rate", "successive_halving"]
+__all__ = ["TrainFn", "check_shared_rate", "extend_rate", "successive_halving"]
 
 #: ``train(lr, seed, fraction) -> validation loss`` (or a mapping with
 #: ``"val_loss"`` and anything else worth recording, e.g. ``weights_updated``).
@@ -223,3 +223,64 @@ def successive_halving(
     if save is not None:
         save(trail)
     return trail
+
+
+def check_shared_rate(
+    trail: Mapping[str, Any],
+    train: TrainFn,
+    fraction: float,
+    *,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Whether a rate selected on another cell transfers to this one.
+
+    A shared selection (``share_by``) was chosen on one cell of a dataset and
+    depth; a width can change the best rate (plain SGD on a sigmoid network
+    is the case that showed it: a rate that trains 784-100-10 saturates
+    784-400-10). So the chosen rate and its neighbours in the trail's final
+    grid are run once more, at rung 1 (``fraction`` of the budget, the
+    trail's rung-1 seed), on this cell. The rate transfers when it ranks
+    among them no worse here than it did at rung 1 of the source cell
+    (ranks by validation loss, ties towards the smaller rate); otherwise the
+    cell runs its own selection (``docs/PROTOCOL.md``, section 2).
+
+    Parameters
+    ----------
+    trail : mapping
+        The source cell's complete selection trail (``chosen``,
+        ``final_grid``, ``rung1``, ``rung1_seed``).
+    train : callable
+        ``train(lr, seed, fraction)`` on this cell, as for
+        :func:`successive_halving`.
+    fraction : float
+        Rung 1's fraction of the budget.
+    log : callable, optional
+
+    Returns
+    -------
+    dict
+        ``rates``, ``seed``, ``fraction``, ``runs`` (rate and validation loss
+        each), ``rank`` and ``source_rank`` (1 = best) and ``transfers``.
+    """
+    chosen = _tidy(trail["chosen"])
+    grid = sorted(_tidy(lr) for lr in trail.get("final_grid") or [chosen])
+    seed = int(trail.get("rung1_seed", 0))
+    out: dict[str, Any] = {"rates": [chosen], "seed": seed, "fraction": fraction, "runs": []}
+    if chosen not in grid or len(grid) < 2:
+        out.update(rank=1, source_rank=1, transfers=True)  # nothing to compare with
+        return out
+    i = grid.index(chosen)
+    rates = grid[max(i - 1, 0) : i + 2]
+    source = {
+        _tidy(r["lr"]): _score(r.get("val_loss"))
+        for r in trail.get("rung1", [])
+        if int(r.get("seed", seed)) == seed
+    }
+    here = _Rungs(train, {"check": out["runs"]}, None, None, log)
+    scores = {lr: here.run("check", lr, seed, fraction) for lr in rates}
+    out["rates"] = rates
+    out["rank"] = _best(scores).index(chosen) + 1
+    known = {lr: source[lr] for lr in rates if lr in source}
+    out["source_rank"] = _best(known).index(chosen) + 1 if chosen in known else 1
+    out["transfers"] = out["rank"] <= out["source_rank"]
+    return out
