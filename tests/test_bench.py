@@ -330,3 +330,26 @@ def test_performance_md_p1_row_judges_the_median_over_seeds(tmp_path):
         "mse: best DANTE / SGD, median over seeds 0, 1, 2 (each against its own SGD run) | "
         "0.7 (seed 0 0.4; seeds 1, 2: 0.7, not reached) | <= 0.5 | no |" in text
     )
+
+
+def test_p2_rows_show_the_gpu_goal_and_a_compile_failure(tmp_path):
+    machine = {"cores": 2, "cpu": "x", "torch": "t", "threads": 2, "blas": "mkl"}
+    rate = {"fraction_of_matmul": 0.35, "gflops": 350.0}
+    p2 = {
+        "sizes": [784, 1024, 1024, 10],
+        "batch": 1024,
+        "matmul_gflops": 1000.0,
+        "device": "cuda",
+        "goal": 0.3,
+        "dante": rate,
+        "dante_compiled": {"error": "compile_step=True: torch.compile could not compile"},
+        "sgd": {"fraction_of_matmul": 0.2, "gflops": 200.0},
+    }
+    path = tmp_path / "PERFORMANCE.md"
+    write_performance_md({"machine": machine, "device": "cuda", "p2": p2}, path)
+    text = path.read_text()
+    assert (
+        "(784-1024-1024-10, batch 1024) | 0.35 (350.0 of 1000.0 GFLOP/s) | >= 0.3 | yes |" in text
+    )
+    assert "| 0.20 (200.0 of 1000.0 GFLOP/s) | >= 0.3 | no |" in text
+    assert "| P2 dante compile_step inner-loop FLOP rate / matmul rate | not measured " in text

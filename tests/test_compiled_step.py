@@ -125,6 +125,10 @@ def test_config_checks_compile_options():
         dante.TrainConfig(compile_step=True, compile_options={"mode": "fastest"})
     with pytest.raises(ValueError, match="compile_options .*Invalid backend"):
         dante.TrainConfig(compile_step=True, compile_options={"backend": "nvfuser9"})
+    with pytest.raises(ValueError, match="compile_options\\['fullgraph'\\] must be True or False"):
+        dante.TrainConfig(compile_step=True, compile_options={"fullgraph": "yes"})
+    with pytest.raises(ValueError, match="compile_options\\['backend'\\] must be a string"):
+        dante.TrainConfig(compile_step=True, compile_options={"backend": 5})
     with pytest.raises(ValueError, match="set fast_path=True or drop compile_step"):
         dante.TrainConfig(compile_step=True, fast_path=False)
     with pytest.raises(ValueError, match="compile_step is False"):

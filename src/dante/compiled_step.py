@@ -32,10 +32,9 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from .config import COMPILE_OPTION_KEYS
-from .fast_step import FastBlockStep, _act_backward, _act_forward, loss_grad
+from .fast_step import FastBlockStep, block_delta
 
 __all__ = ["COMPILE_OPTION_KEYS", "CompiledBlockStep", "compile_block_step"]
 
@@ -49,7 +48,7 @@ def _step_function(
 ) -> Callable[..., tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]:
     """The whole block step as a function of tensors (what gets compiled).
 
-    ``fn(x, target, weights, biases, lr, eps, sign)`` returns the loss, the
+    ``fn(x, target, weights, biases, one, lr, eps, sign)`` returns the loss, the
     gradient norm and the updates ``alpha * grad`` of the block's weight (and
     bias), with ``alpha = sign * lr / max(||g||, eps)``, or 0 when the loss is
     not finite. The caller adds the updates to the parameters (outside the
@@ -61,22 +60,13 @@ def _step_function(
         target: torch.Tensor,
         weights: list[torch.Tensor],
         biases: list[torch.Tensor | None],
+        one: torch.Tensor,
         lr: torch.Tensor,
         eps: float,
         sign: float,
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        zs, outs = [], []
-        h = x
-        for weight, bias, kind in zip(weights, biases, kinds, strict=True):
-            z = F.linear(h, weight, bias)
-            h = _act_forward(kind, z)
-            zs.append(z)
-            outs.append(h)
-        loss, g = loss_grad(mse, h, target, torch.ones((), dtype=h.dtype, device=h.device))
-        for j in range(len(kinds) - 1, -1, -1):
-            g = _act_backward(kinds[j], g, zs[j], outs[j])  # delta_j = dL/dz_j
-            if j:
-                g = torch.mm(g, weights[j])  # dL/da_{j-1}
+        chain = list(zip(weights, biases, kinds, strict=True))
+        loss, g = block_delta(chain, mse, x, target, one)
         grads = [torch.mm(g.t(), x)]
         if biases[0] is not None:
             grads.append(g.sum(0))
@@ -145,6 +135,7 @@ class CompiledBlockStep:
             _COMPILED[key] = torch.compile(own, **opts)
         self._compiled = _COMPILED[key]
         self._rows: int | None = None  # the minibatch size the graph is compiled for
+        self._one = fast._one
         self._lr = torch.tensor(float(group["lr"]), dtype=fast.weight.dtype, device=dev)
         self._lr_value = float(group["lr"])
 
@@ -175,7 +166,7 @@ class CompiledBlockStep:
                 torch.compiler.cudagraph_mark_step_begin()
             try:
                 loss, norm, updates = self._compiled(
-                    x, target, self.weights, self.biases, self._lr, group["eps"], sign
+                    x, target, self.weights, self.biases, self._one, self._lr, group["eps"], sign
                 )
             except Exception as exc:  # inductor without a C++ compiler, an old GPU...
                 if type(exc).__module__.startswith("torch._"):
@@ -191,7 +182,7 @@ class CompiledBlockStep:
                 loss, norm = loss.clone(), norm.clone()
         else:
             loss, norm, updates = self._eager(
-                x, target, self.weights, self.biases, self._lr, group["eps"], sign
+                x, target, self.weights, self.biases, self._one, self._lr, group["eps"], sign
             )
         torch._foreach_add_(self.params, updates)
         self.opt.last_grad_norms = [norm]

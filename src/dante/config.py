@@ -342,6 +342,16 @@ class TrainConfig(BaseModel):
                     "compile_options is set but compile_step is False; pass "
                     "compile_step=True or drop compile_options"
                 )
+            opts = self.compile_options
+            for key, ok, what in (
+                ("mode", lambda v: v is None or isinstance(v, str), "a string or None"),
+                ("backend", lambda v: isinstance(v, str) or callable(v), "a string or callable"),
+                ("options", lambda v: v is None or isinstance(v, dict), "a dict or None"),
+                ("fullgraph", lambda v: isinstance(v, bool), "True or False"),
+                ("dynamic", lambda v: v is None or isinstance(v, bool), "True, False or None"),
+            ):
+                if key in opts and not ok(opts[key]):
+                    raise ValueError(f"compile_options[{key!r}] must be {what}, got {opts[key]!r}")
             import torch
 
             try:  # torch.compile checks mode, backend and options when called (lazily)

@@ -45,7 +45,7 @@ from .activations import GeneralizedReLU
 from .losses import Loss
 from .sngd import SNGD
 
-__all__ = ["FastBlockStep", "activation_kind", "loss_grad", "plan_fast_step"]
+__all__ = ["FastBlockStep", "activation_kind", "block_delta", "loss_grad", "plan_fast_step"]
 
 # ATen's reduction enum: 1 = mean (what ``F.mse_loss`` uses by default)
 _MEAN = 1
@@ -169,6 +169,58 @@ def loss_grad(
     return loss, g
 
 
+def block_delta(
+    chain: Sequence[tuple[torch.Tensor, torch.Tensor | None, tuple[str, float, float]]],
+    mse: bool,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    one: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss and ``delta = dL/dz`` of the block's layer, carried down the chain.
+
+    Forward through the block's layer and the fixed layers above it, the
+    loss's gradient (:func:`loss_grad`), then ``delta_j = dL/da_j * phi'(z_j)``
+    and ``dL/da_{j-1} = delta_j W_j`` down to the block (Sec. 3 of
+    ``001_1787bf99fca4a9f2.txt``). The block's gradient is then
+    ``grad_W = delta^T x`` and ``grad_b = sum_rows(delta)``.
+
+    Parameters
+    ----------
+    chain : sequence of (weight, bias, activation kind)
+        The block's layer first, then the layers above it.
+    mse : bool
+        The loss (see :func:`loss_grad`).
+    x, target : torch.Tensor
+        The block's inputs and the targets.
+    one : torch.Tensor
+        A 0-dim ``1`` (see :func:`loss_grad`).
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The loss (0-dim) and ``delta`` of shape ``(m, out_features)``.
+    """
+    if len(chain) == 1:  # the output block: no layer above it
+        weight, bias, kind = chain[0]
+        z = F.linear(x, weight, bias)
+        h = _act_forward(kind, z)
+        loss, g = loss_grad(mse, h, target, one)
+        return loss, _act_backward(kind, g, z, h)
+    zs, outs = [], []
+    h = x
+    for weight, bias, kind in chain:
+        z = F.linear(h, weight, bias)
+        h = _act_forward(kind, z)
+        zs.append(z)
+        outs.append(h)
+    loss, g = loss_grad(mse, h, target, one)
+    for j in range(len(chain) - 1, -1, -1):
+        g = _act_backward(chain[j][2], g, zs[j], outs[j])  # delta_j = dL/dz_j
+        if j:
+            g = torch.mm(g, chain[j][0])  # dL/da_{j-1}
+    return loss, g
+
+
 class FastBlockStep:
     """Loss, gradient and SNGD step of a one-layer block, without autograd.
 
@@ -228,26 +280,7 @@ class FastBlockStep:
 
     def _forward_backward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """:meth:`loss_and_grad` without the ``no_grad`` context (callers hold it)."""
-        chain = self._chain
-        if len(chain) == 1:  # the output block: no layer above it
-            weight, bias, kind = chain[0]
-            z = F.linear(x, weight, bias)
-            h = _act_forward(kind, z)
-            loss, g = loss_grad(self._mse, h, target, self._one)
-            g = _act_backward(kind, g, z, h)
-        else:
-            zs, outs = [], []
-            h = x
-            for weight, bias, kind in chain:
-                z = F.linear(h, weight, bias)
-                h = _act_forward(kind, z)
-                zs.append(z)
-                outs.append(h)
-            loss, g = loss_grad(self._mse, h, target, self._one)
-            for j in range(len(chain) - 1, -1, -1):
-                g = _act_backward(chain[j][2], g, zs[j], outs[j])  # delta_j = dL/dz_j
-                if j:
-                    g = torch.mm(g, chain[j][0])  # dL/da_{j-1}
+        loss, g = block_delta(self._chain, self._mse, x, target, self._one)
         torch.mm(g.t(), x, out=self.grad_weight)
         if self.grad_bias is not None:
             torch.sum(g, 0, out=self.grad_bias)

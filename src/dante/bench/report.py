@@ -120,8 +120,14 @@ def write_performance_md(results: dict[str, Any], path: str | os.PathLike) -> No
     if p2:
         goal = p2.get("goal", 0.6)
         for k in (k for k in ("dante", "dante_compiled", "sgd") if k in p2):
-            f = p2[k]["fraction_of_matmul"]
             name = "dante compile_step" if k == "dante_compiled" else k
+            if "error" in p2[k]:
+                lines.append(
+                    f"| P2 {name} inner-loop FLOP rate / matmul rate | not measured "
+                    f"({p2[k]['error']}) | >= {goal:g} | - |"
+                )
+                continue
+            f = p2[k]["fraction_of_matmul"]
             lines.append(
                 f"| P2 {name} inner-loop FLOP rate / matmul rate "
                 f"({'-'.join(map(str, p2['sizes']))}, batch {p2['batch']}) | {f:.2f} "
