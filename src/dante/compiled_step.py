@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from .config import COMPILE_OPTION_KEYS
+from ._compile_options import COMPILE_OPTION_KEYS
 from .fast_step import FastBlockStep, block_delta
 
 __all__ = ["COMPILE_OPTION_KEYS", "CompiledBlockStep", "compile_block_step"]

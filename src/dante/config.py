@@ -65,6 +65,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._compile_options import COMPILE_OPTION_KEYS, check_compile_options
+
 __all__ = ["METHODS", "TrainConfig", "expected_type", "make_config", "unknown_keys_message"]
 
 #: Largest learning rate accepted. Weights are float32 (max 3.4e38) and
@@ -95,10 +97,6 @@ METHODS: dict[str, tuple[str | None, str, float]] = {
     "am_adam": ("backprop", "am_adam", 0.0),
     "admm": ("backprop", "admm", 0.0),
 }
-
-
-#: The keyword arguments of :func:`torch.compile` that ``compile_options`` may set.
-COMPILE_OPTION_KEYS = frozenset({"mode", "backend", "options", "fullgraph", "dynamic"})
 
 
 class TrainConfig(BaseModel):
@@ -342,22 +340,7 @@ class TrainConfig(BaseModel):
                     "compile_options is set but compile_step is False; pass "
                     "compile_step=True or drop compile_options"
                 )
-            opts = self.compile_options
-            for key, ok, what in (
-                ("mode", lambda v: v is None or isinstance(v, str), "a string or None"),
-                ("backend", lambda v: isinstance(v, str) or callable(v), "a string or callable"),
-                ("options", lambda v: v is None or isinstance(v, dict), "a dict or None"),
-                ("fullgraph", lambda v: isinstance(v, bool), "True or False"),
-                ("dynamic", lambda v: v is None or isinstance(v, bool), "True, False or None"),
-            ):
-                if key in opts and not ok(opts[key]):
-                    raise ValueError(f"compile_options[{key!r}] must be {what}, got {opts[key]!r}")
-            import torch
-
-            try:  # torch.compile checks mode, backend and options when called (lazily)
-                torch.compile(_identity, **self.compile_options)
-            except Exception as exc:
-                raise ValueError(f"compile_options {self.compile_options!r}: {exc}") from exc
+            check_compile_options(self.compile_options)
         return self
 
     @field_validator("device")
@@ -389,11 +372,6 @@ class TrainConfig(BaseModel):
     @property
     def preset_schedule(self) -> str | None:
         return self.schedule or METHODS[self.method][0]
-
-
-def _identity(x: Any) -> Any:
-    """What ``compile_options`` are tried on (torch.compile compiles nothing until called)."""
-    return x
 
 
 def unknown_keys_message(unknown: Iterable[Any], valid: Iterable[str]) -> str:
