@@ -332,11 +332,21 @@ def _case_sparse(draw, X, y):
 
 
 def _case_batch_size(draw, X, y):
-    b = draw(st.integers(_N + 1, 10**6))
+    # up to 10**12: a batch far beyond the rows must name the rows, not a memory estimate
+    b = draw(st.integers(_N + 1, 10**12))
     return {"X": X, "y": y, "batch_size": b}, "larger than the training set"
 
 
 _DATA_CASES = [v for k, v in dict(globals()).items() if k.startswith("_case_")]
+
+
+def test_batch_far_beyond_the_rows_names_the_rows_not_a_memory_estimate() -> None:
+    # a 10**9 batch on 8 rows once failed the memory check first ("needs about 89 GiB");
+    # the batch a run can hold is bounded by its rows, so the rows are the real mistake
+    X = np.random.default_rng(0).normal(size=(_N, 4)).astype(np.float32)
+    y = np.arange(_N) % 3
+    with pytest.raises(ValueError, match=r"batch_size=1000000000 is larger than the training set"):
+        dante.fit(dante.MLP([4, 5, 3]), X, y, loss="cross_entropy", batch_size=10**9)
 
 
 def _ids(cases: list[Callable]) -> list[str]:

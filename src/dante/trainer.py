@@ -370,5 +370,7 @@ def fit(
     )
     from .validation import check_training_memory
 
-    check_training_memory(model, trainer.config)
+    shape = getattr(X, "shape", None)
+    n_rows = int(shape[0]) if shape is not None and len(shape) >= 1 else None
+    check_training_memory(model, trainer.config, n_rows)
     return trainer.fit(X, y, X_test, y_test, task=task, min_classes=2)

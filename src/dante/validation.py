@@ -298,15 +298,17 @@ def check_memory(need: int, what: str, hint: str) -> None:
         )
 
 
-def check_training_memory(model: Any, config: Any) -> None:
+def check_training_memory(model: Any, config: Any, n_rows: int | None = None) -> None:
     """What :func:`dante.fit` allocates on top of the model: gradients, the
     weights saved at the start of a phase, optimizer state and a batch's
-    activations."""
+    activations. A batch never holds more than the ``n_rows`` training rows
+    (a larger ``batch_size`` is refused later with its own message)."""
     sizes = list(getattr(model, "sizes", []))
     if len(sizes) < 2:
         return
     copies = 2 + optimizer_copies(config.resolved_solver, config.resolved_momentum)
-    need = training_bytes(sizes, config.batch_size, copies)
+    batch = config.batch_size if n_rows is None else min(config.batch_size, max(n_rows, 1))
+    need = training_bytes(sizes, batch, copies)
     check_memory(
         need,
         f"training a {sizes} net with {config.method} (batch {config.batch_size})",
