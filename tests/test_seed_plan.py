@@ -215,3 +215,15 @@ def test_quick_mode_drops_the_plan_and_the_bundled_specs_validate():
         quick = load_spec(name, quick=True)
         assert quick.verdict_cells == [] and quick.other_seeds is None
         assert quick.budget_by_cell == {}
+
+
+def test_only_selects_a_cell_and_its_variants_and_lists_the_cells_it_knows(tmp_path):
+    spec = load_spec(_spec_file(tmp_path, other_seeds=1))
+    out = tmp_path / "out"
+    # "digits__4" is not a prefix of "digits__4-4"'s name segments; a trailing "__" is
+    # the same selection (it once matched nothing)
+    for only in ("digits__4", "digits__4__"):
+        payload = run_experiment(spec, out, log=lambda s: None, only=only)
+        assert [c["cell"] for c in payload["cells"]] == ["digits__4"]
+    with pytest.raises(ValueError, match=r"matches 'digits__5'; its cells: digits__8, digits__4, "):
+        run_experiment(spec, out, log=lambda s: None, only="digits__5")

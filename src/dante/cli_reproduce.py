@@ -57,7 +57,10 @@ def add_reproduce_parser(sub: Any) -> None:
         "with another --out)",
     )
     p.add_argument(
-        "--only", default=None, help="run only cells whose name starts with this (e.g. mnist__100)"
+        "--only",
+        default=None,
+        help="run only this cell and its variants: mnist__100 selects mnist__100 and "
+        "mnist__100__activation=sigmoid, not mnist__1000 (an unknown name lists the cells)",
     )
     p.add_argument("--device", default="cpu", help="torch device of every run (cpu, cuda)")
     p.add_argument(

@@ -268,11 +268,15 @@ def run_experiment(
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     everything = cells(spec)
+    want = None if only is None else only.rstrip("_")  # "mnist__600__" means "mnist__600"
     chosen = [
-        c for c in everything if only is None or c.slug == only or c.slug.startswith(only + "__")
+        c for c in everything if want is None or c.slug == want or c.slug.startswith(want + "__")
     ]
     if not chosen:
-        raise ValueError(f"no cell of {spec.name!r} matches {only!r}")
+        raise ValueError(
+            f"no cell of {spec.name!r} matches {only!r}; its cells: "
+            + ", ".join(c.slug for c in everything)
+        )
     seeds = list(range(seed_offset, seed_offset + spec.seeds))
 
     def seeds_of(c: Cell) -> list[int]:
