@@ -490,3 +490,61 @@ def test_a_bundled_spec_without_results_is_listed_as_not_run(tmp_path):
     write_results_md(tmp_path, tmp_path / "RESULTS.md")
     row = _row((tmp_path / "RESULTS.md").read_text(), "| w_fig6 (`dante reproduce w_fig6`) |")
     assert "| in progress (3 unit files; the command resumes) |" in row
+
+
+def test_prediction_interval_is_the_interval_a_replication_lands_in():
+    import numpy as np
+
+    from dante.experiments.report_reruns import (
+        diff_prediction_interval,
+        fresh_mean_coverage,
+        prediction_interval,
+    )
+
+    # by hand: s = 0.01, n = 5, a fresh 5-seed mean: half-width t_{0.975,4} s sqrt(2/5)
+    m, lo, hi = prediction_interval([0.29, 0.31, 0.29, 0.31, 0.30], 5)
+    assert hi - m == pytest.approx(2.776445 * 0.01 * (2 / 5) ** 0.5, rel=1e-5)
+    # the coverage of a confidence interval for a fresh mean, exact formula vs a seeded
+    # Monte Carlo (PCG64 draws are the same on every platform; 200,000 draws give a
+    # standard error of 0.0007, so 0.005 is seven of them)
+    rng = np.random.default_rng(0)
+    old, new = rng.normal(size=(200_000, 5)), rng.normal(size=(200_000, 5))
+    om, os_, nm = old.mean(1), old.std(1, ddof=1), new.mean(1)
+    t = 2.776445
+    ci = np.mean(np.abs(nm - om) <= t * os_ / 5**0.5)
+    pi = np.mean(np.abs(nm - om) <= t * os_ * (2 / 5) ** 0.5)
+    # P(|T_4| <= 2.776445 / sqrt(2)) = 0.87890 (closed form, scipy.stats.t)
+    assert fresh_mean_coverage(5, 5) == pytest.approx(0.8789, abs=1e-4)
+    assert ci == pytest.approx(fresh_mean_coverage(5, 5), abs=0.005)
+    assert pi == pytest.approx(0.95, abs=0.005)  # exact for the prediction interval
+    # the Welch analogue: equal variances, 5 a side, is near 95% (Welch is approximate)
+    other, other_new = rng.normal(size=(20_000, 5)), rng.normal(size=(20_000, 5))
+    hits = 0
+    for i in range(20_000):
+        _, dlo, dhi = diff_prediction_interval(old[i], other[i], 5, 5)
+        hits += dlo <= new[i].mean() - other_new[i].mean() <= dhi
+    assert hits / 20_000 == pytest.approx(0.95, abs=0.01)
+
+
+def test_rerun_inside_the_prediction_interval_but_outside_the_confidence_interval(tmp_path):
+    out = tmp_path / "results"
+    (out / "reruns").mkdir(parents=True)
+
+    def payload(d, s):
+        return _payload({"dante": _method("dante", 0.1, [0.1], _runs(d)),
+                         "sgd": _method("sgd", 1.0, [1.0], _runs(s))},
+                        name="figZ", baseline="sgd")  # fmt: skip
+
+    sgd = [0.30, 0.31, 0.29, 0.30, 0.30]
+    # reported DANTE: mean 0.20, s = 0.00707: 95% interval [0.1912, 0.2088], prediction
+    # interval for 5 fresh seeds [0.1876, 0.2124]; the rerun's mean 0.21 lies between
+    reported = payload([0.20, 0.21, 0.19, 0.20, 0.20], sgd)
+    rerun = payload([0.21, 0.22, 0.20, 0.21, 0.21], sgd)
+    rerun["seeds"] = [100, 101, 102, 103, 104]
+    (out / "figZ.json").write_text(json.dumps(reported))
+    (out / "reruns" / "figZ.json").write_text(json.dumps(rerun))
+    text = write_results_md(out, tmp_path / "RESULTS.md").read_text()
+    dante = _row(text, "| mnist 784-100-10 | dante | 0.1 / 0.1 |")
+    assert "| 0.210000 | **no** | yes |" in dante
+    assert "Over the reruns below: 1 of 2 rerun means lie inside the reported 95% interval" in text
+    assert "about 1.8 of 2 (88%)" in text and "2 of 2 lie inside the 95% prediction" in text

@@ -14,10 +14,18 @@ is set here beside the reported numbers, per cell and method:
   rerun's difference lands inside the reported interval;
 * the rates each run chose.
 
-A rerun outside the reported interval is printed, not hidden: it says the
-reported interval (conditional on the chosen rate) understates the
-uncertainty of that cell, most often because the rate selection itself is
-noisy there.
+Beside each interval test stands the test a replication should pass: the
+95% *prediction* interval of a fresh mean (or difference) over the rerun's
+seed count. A confidence interval is about the reported mean, not about a new
+run's: even under exact replication (the same rate, normal per-seed noise) a
+fresh 5-seed mean lands inside another 5-seed mean's 95% t interval only with
+probability ``P(|t_4| <= t_{0.975,4} / sqrt(2)) = 0.88``
+(:func:`fresh_mean_coverage`), while it lands inside the prediction interval
+``mean +- t_{0.975,n-1} s sqrt(1/n + 1/n')`` with probability 0.95. The
+section counts both, with the count each would give under exact replication,
+so a reader can tell seed noise from a cell whose reported interval
+understates its uncertainty (most often because the rate selection is noisy
+there). A rerun outside either interval is printed, not hidden.
 """
 
 from __future__ import annotations
@@ -40,7 +48,14 @@ from .report_tables import (
     paper_rows,
 )
 
-__all__ = ["RERUN_DIR", "mean_interval", "rerun_section"]
+__all__ = [
+    "RERUN_DIR",
+    "diff_prediction_interval",
+    "fresh_mean_coverage",
+    "mean_interval",
+    "prediction_interval",
+    "rerun_section",
+]
 
 #: where kept reruns live, relative to the results folder
 RERUN_DIR = "reruns"
@@ -68,6 +83,78 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, 
     return m, m - half, m + half
 
 
+def _finite(values: Sequence[float | None]) -> np.ndarray:
+    return np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+
+
+def prediction_interval(
+    values: Sequence[float], n_new: int, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Where the mean of ``n_new`` fresh seeds lands with probability ``level``.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The reported per-seed values (non-finite ones dropped; at least 2).
+    n_new : int
+        Seeds of the fresh run (at least 1).
+    level : float, default=0.95
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, lo, hi)`` with ``mean +- t_{(1+level)/2, n-1} s sqrt(1/n + 1/n_new)``:
+        under normal per-seed noise of one variance, ``(fresh mean - mean) /
+        (s sqrt(1/n + 1/n_new))`` is t-distributed with ``n - 1`` degrees of
+        freedom, so the coverage is exact.
+    """
+    v = _finite(values)
+    if v.size < 2 or n_new < 1:
+        raise ValueError(f"needs at least 2 reported values and 1 new seed, got {v.size}, {n_new}")
+    t = float(stats.t.ppf((1 + level) / 2, v.size - 1))
+    half = t * float(v.std(ddof=1)) * math.sqrt(1 / v.size + 1 / n_new)
+    m = float(v.mean())
+    return m, m - half, m + half
+
+
+def diff_prediction_interval(
+    a: Sequence[float], b: Sequence[float], n_a_new: int, n_b_new: int, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Where a fresh ``mean(a') - mean(b')`` lands with probability about ``level``.
+
+    The Welch analogue of :func:`prediction_interval`: ``mean(a) - mean(b) +-
+    t_{(1+level)/2, dof} sqrt(s_a^2 (1/n_a + 1/n_a') + s_b^2 (1/n_b + 1/n_b'))``
+    with the Welch-Satterthwaite ``dof`` of those two terms (approximate, as
+    Welch's interval is). Returns ``(diff, lo, hi)``, unoriented.
+    """
+    x, y = _finite(a), _finite(b)
+    if x.size < 2 or y.size < 2 or n_a_new < 1 or n_b_new < 1:
+        raise ValueError("needs at least 2 values a side and 1 new seed a side")
+    va = float(x.var(ddof=1)) * (1 / x.size + 1 / n_a_new)
+    vb = float(y.var(ddof=1)) * (1 / y.size + 1 / n_b_new)
+    d = float(x.mean() - y.mean())
+    if va + vb == 0.0:
+        return d, d, d
+    dof = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    half = float(stats.t.ppf((1 + level) / 2, dof)) * math.sqrt(va + vb)
+    return d, d - half, d + half
+
+
+def fresh_mean_coverage(n: int, n_new: int, level: float = 0.95) -> float:
+    """Probability that a fresh ``n_new``-seed mean lands inside the ``level`` t
+    interval of an ``n``-seed mean, under exact replication (normal noise, one
+    variance): ``P(|T_{n-1}| <= t_{(1+level)/2, n-1} / sqrt(1 + n/n_new))``.
+    0.88 for 5 seeds a side: a confidence interval is not a replication interval."""
+    if n < 2 or n_new < 1:
+        raise ValueError(f"needs n >= 2 and n_new >= 1, got {n}, {n_new}")
+    c = float(stats.t.ppf((1 + level) / 2, n - 1)) / math.sqrt(1 + n / n_new)
+    return float(2 * stats.t.cdf(c, n - 1) - 1)
+
+
+def _yes(inside: bool) -> str:
+    return "yes" if inside else "**no**"
+
+
 def _vals(m: Mapping[str, Any], metric: str) -> list[float]:
     return [r.get(metric) for r in m.get("runs", []) if "error" not in r]
 
@@ -76,10 +163,14 @@ def _fmt(x: float | None, digits: int) -> str:
     return "-" if x is None else f"{x:+.{digits}f}"
 
 
-def _rows(reported: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[list[str]]:
+def _rows(
+    reported: Mapping[str, Any], rerun: Mapping[str, Any], tally: dict[str, float]
+) -> list[list[str]]:
+    """One table row per cell and method both sides have; counts go to ``tally``."""
     spec = reported["spec"]
     metric, baseline = spec["metric"], spec["baseline"]
     higher = metric in HIGHER_BETTER
+    sign = 1.0 if higher else -1.0
     digits = 4 if higher else 6
     paper = paper_rows(reported)
     cells = {c["cell"]: c for c in reported.get("cells", [])}
@@ -92,34 +183,41 @@ def _rows(reported: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[list[st
             m = cell["methods"].get(key)
             if m is None:
                 continue
-            a, b = _vals(m, metric), _vals(rm, metric)
-            if len([x for x in a if x is not None]) < 2 or not b:
+            a, b = _finite(_vals(m, metric)), _finite(_vals(rm, metric))
+            if a.size < 2 or not b.size:
                 continue
             mean, lo, hi = mean_interval(a)
-            rmean = float(np.mean([x for x in b if x is not None and math.isfinite(x)]))
-            inside = "yes" if lo <= rmean <= hi else "**no**"
-            comp, rcomp, comp_inside = "-", "-", "-"
+            _, plo, phi = prediction_interval(a, b.size)
+            rmean = float(b.mean())
+            tally["means"] += 1
+            tally["means_ci"] += lo <= rmean <= hi
+            tally["means_pi"] += plo <= rmean <= phi
+            tally["means_ci_expected"] += fresh_mean_coverage(a.size, b.size)
+            comp, rcomp, comp_ci, comp_pi = "-", "-", "-", "-"
             if key != baseline and baseline in cell["methods"] and baseline in rc["methods"]:
                 claimed = _claimed_better(_paper_row(paper, cell["cell"], key), metric)
-                old = verdicts.compare(
-                    a,
+                base, rbase = (
                     _vals(cell["methods"][baseline], metric),
-                    higher_is_better=higher,
-                    claimed_better=claimed,
-                )
-                new = verdicts.compare(
-                    b,
                     _vals(rc["methods"][baseline], metric),
-                    higher_is_better=higher,
-                    claimed_better=claimed,
                 )
+                old = verdicts.compare(a, base, higher_is_better=higher, claimed_better=claimed)
+                new = verdicts.compare(b, rbase, higher_is_better=higher, claimed_better=claimed)
                 if old["diff"] is not None and new["diff"] is not None:
                     comp = (
                         f"{_fmt(old['diff'], digits)} [{_fmt(old['lo'], digits)}, "
                         f"{_fmt(old['hi'], digits)}] {old['verdict'] or ''}".strip()
                     )
                     rcomp = f"{_fmt(new['diff'], digits)} {new['verdict'] or ''}".strip()
-                    comp_inside = "yes" if old["lo"] <= new["diff"] <= old["hi"] else "**no**"
+                    _, dlo, dhi = diff_prediction_interval(
+                        a, base, new["n_method"], new["n_baseline"]
+                    )
+                    dlo, dhi = sorted((sign * dlo, sign * dhi))
+                    in_ci = old["lo"] <= new["diff"] <= old["hi"]
+                    in_pi = dlo <= new["diff"] <= dhi
+                    comp_ci, comp_pi = _yes(in_ci), _yes(in_pi)
+                    tally["diffs"] += 1
+                    tally["diffs_ci"] += in_ci
+                    tally["diffs_pi"] += in_pi
             rows.append(
                 [
                     cell["label"],
@@ -127,13 +225,30 @@ def _rows(reported: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[list[st
                     f"{m['lr']:g} / {rm['lr']:g}",
                     f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]",
                     f"{rmean:.{digits}f}",
-                    inside,
+                    _yes(lo <= rmean <= hi),
+                    _yes(plo <= rmean <= phi),
                     comp,
                     rcomp,
-                    comp_inside,
+                    comp_ci,
+                    comp_pi,
                 ]
             )
     return rows
+
+
+def _tally_line(t: Mapping[str, float]) -> str:
+    n, k = int(t["means"]), int(t["diffs"])
+    share = t["means_ci_expected"] / n if n else 0.0
+    return (
+        f"Over the reruns below: {int(t['means_ci'])} of {n} rerun means lie inside the "
+        f"reported 95% interval, where exact replication (the same rate, normal per-seed "
+        f"noise) would put about {t['means_ci_expected']:.1f} of {n} ({share:.0%}): a "
+        f"confidence interval is about the reported mean, not about a new run's; "
+        f"{int(t['means_pi'])} of {n} lie inside the 95% prediction interval, where exact "
+        f"replication would put 95%. Differences: {int(t['diffs_ci'])} of {k} inside the "
+        f"reported Welch interval, {int(t['diffs_pi'])} of {k} inside its prediction "
+        f"interval (about 95% under exact replication)."
+    )
 
 
 def rerun_section(results_dir: str | Path, experiments: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -153,6 +268,8 @@ def rerun_section(results_dir: str | Path, experiments: Sequence[Mapping[str, An
     """
     by_name = {p["name"]: p for p in experiments}
     lines: list[str] = []
+    keys = ("means", "means_ci", "means_pi", "means_ci_expected", "diffs", "diffs_ci", "diffs_pi")
+    tally: dict[str, float] = dict.fromkeys(keys, 0.0)
     for path in sorted((Path(results_dir) / RERUN_DIR).glob("*.json")):
         try:
             rerun = json.loads(path.read_text())
@@ -161,7 +278,7 @@ def rerun_section(results_dir: str | Path, experiments: Sequence[Mapping[str, An
         reported = by_name.get(rerun.get("name"))
         if reported is None:
             continue
-        rows = _rows(reported, rerun)
+        rows = _rows(reported, rerun, tally)
         if not rows:
             continue
         seeds = rerun.get("seeds") or []
@@ -176,10 +293,12 @@ def rerun_section(results_dir: str | Path, experiments: Sequence[Mapping[str, An
                     "lr reported / rerun",
                     f"reported {reported['spec']['metric']} [95%]",
                     "rerun mean",
-                    "inside?",
+                    "in 95% interval?",
+                    "in prediction interval?",
                     f"reported Δ vs {reported['spec']['baseline']} [95% Welch]",
                     "rerun Δ",
-                    "inside?",
+                    "in 95% interval?",
+                    "in prediction interval?",
                 ],
                 rows,
                 escape=False,
@@ -192,10 +311,17 @@ def rerun_section(results_dir: str | Path, experiments: Sequence[Mapping[str, An
         "## Reruns on fresh seeds",
         "",
         "Each kept rerun (`results/reruns/NAME.json`, written by `dante reproduce NAME "
-        "--seeds K --seed-offset S --out DIR`) reselects its rates on its own seeds and "
-        "validation split. A rerun mean or difference outside the reported 95% interval is "
-        "marked **no**: there the reported interval, which is conditional on the chosen rate, "
-        "understates the cell's uncertainty.",
+        "--seeds K --seed-offset S --out DIR`) reselects its rates on its own seeds (the "
+        "validation split is the same, [PROTOCOL.md](PROTOCOL.md) section 2). Each rerun mean "
+        "and difference is set against the reported 95% interval and against the 95% "
+        "prediction interval of a fresh run with the rerun's seed count (mean ± t s √(1/n + "
+        "1/n'); Welch's analogue for a difference), the interval a replication lands in 95% of "
+        "the time. Outside the prediction interval (**no**) the cell varies more between "
+        "reruns than its seeds do, most often because the rate selection itself is noisy "
+        "there, and the reported interval, which is conditional on the chosen rate, "
+        "understates its uncertainty.",
+        "",
+        _tally_line(tally),
         "",
         *lines,
     ]
