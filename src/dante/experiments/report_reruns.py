@@ -122,10 +122,23 @@ def diff_prediction_interval(
 ) -> tuple[float, float, float]:
     """Where a fresh ``mean(a') - mean(b')`` lands with probability about ``level``.
 
-    The Welch analogue of :func:`prediction_interval`: ``mean(a) - mean(b) +-
-    t_{(1+level)/2, dof} sqrt(s_a^2 (1/n_a + 1/n_a') + s_b^2 (1/n_b + 1/n_b'))``
-    with the Welch-Satterthwaite ``dof`` of those two terms (approximate, as
-    Welch's interval is). Returns ``(diff, lo, hi)``, unoriented.
+    Parameters
+    ----------
+    a, b : sequence of float
+        The reported per-seed values of the method and its baseline (non-finite
+        ones dropped; at least 2 a side).
+    n_a_new, n_b_new : int
+        Seeds of the fresh run, a side.
+    level : float, default=0.95
+
+    Returns
+    -------
+    tuple of float
+        ``(diff, lo, hi)``, unoriented: the Welch analogue of
+        :func:`prediction_interval`, ``mean(a) - mean(b) +- t_{(1+level)/2, dof}
+        sqrt(s_a^2 (1/n_a + 1/n_a') + s_b^2 (1/n_b + 1/n_b'))`` with the
+        Welch-Satterthwaite ``dof`` of those two terms (approximate, as Welch's
+        interval is).
     """
     x, y = _finite(a), _finite(b)
     if x.size < 2 or y.size < 2 or n_a_new < 1 or n_b_new < 1:
@@ -141,10 +154,23 @@ def diff_prediction_interval(
 
 
 def fresh_mean_coverage(n: int, n_new: int, level: float = 0.95) -> float:
-    """Probability that a fresh ``n_new``-seed mean lands inside the ``level`` t
-    interval of an ``n``-seed mean, under exact replication (normal noise, one
-    variance): ``P(|T_{n-1}| <= t_{(1+level)/2, n-1} / sqrt(1 + n/n_new))``.
-    0.88 for 5 seeds a side: a confidence interval is not a replication interval."""
+    """How often a fresh mean lands inside a reported mean's t interval.
+
+    Parameters
+    ----------
+    n : int
+        Seeds behind the reported mean and its ``level`` t interval.
+    n_new : int
+        Seeds of the fresh run.
+    level : float, default=0.95
+
+    Returns
+    -------
+    float
+        ``P(|T_{n-1}| <= t_{(1+level)/2, n-1} / sqrt(1 + n/n_new))``, exact under
+        replication with normal per-seed noise of one variance: 0.88 for 5
+        seeds a side, so a confidence interval is not a replication interval.
+    """
     if n < 2 or n_new < 1:
         raise ValueError(f"needs n >= 2 and n_new >= 1, got {n}, {n_new}")
     c = float(stats.t.ppf((1 + level) / 2, n - 1)) / math.sqrt(1 + n / n_new)
