@@ -101,7 +101,7 @@ def test_target_on_a_registered_dataset_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("a,b,label\n1,2,cat\n3,4,dog\n", r"line 2.*'label'.*'cat'.*string label"),
+        ("a,b,label\n1,2,cat\n3,4,1\n", r"line 2.*'label'.*'cat'.*word in a numeric target"),
         ("a,b,y\n1,2,0\n3,4,1\n5,,0\n", r"line 4.*'b'.*empty field"),
         ("a;b;y\n1;2;0\n3;4;1\n", r"line 2.*'1;2;0'.*';'-delimited"),
         ("1,2,0\n3,4,1\n\n5,x,0\n", r"line 4.*column 1.*'x'"),
@@ -113,6 +113,30 @@ def test_csv_parse_errors_name_line_column_value_and_cause(text, needle, tmp_pat
     path.write_text(text)
     _rejects(lambda: data.load_file(path), needle)
     _cli_refuses(path, tmp_path / "run", [], needle)
+
+
+def test_a_column_of_text_labels_is_read_as_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    names = np.where(X[:, 0] > 0, "yes", "no")
+    path = tmp_path / "words.csv"
+    path.write_text("a,b,label\n" + "".join(f"{a},{b}, {w}\n" for (a, b), w in zip(X, names)))
+    ds = data.load_file(path)
+    assert ds.task == "classification" and ds.n_classes == 2
+    # sorted label order ('no' = 0, 'yes' = 1; the field's spaces stripped), so the codes
+    # follow the first feature's sign on every row of both parts of the split
+    assert "'no'=0, 'yes'=1" in ds.description
+    for Xs, ys in ((ds.X_train, ds.y_train), (ds.X_test, ds.y_test)):
+        # features are min-max scaled on the training part: a > 0 is above a's scaled zero
+        zero = (0 - X[:, 0].min()) / np.ptp(X[:, 0])
+        assert np.array_equal(ys, (Xs[:, 0] > zero).astype(np.int64))
+    _rejects(lambda: data.load_file(path, task="regression"), r"holds text \(line 2: '.*regression")
+    many = tmp_path / "ids.csv"
+    many.write_text("a,id\n" + "".join(f"{i},row{i}\n" for i in range(1001)))
+    _rejects(lambda: data.load_file(many), r"1001 distinct text labels.*target")
+    out = tmp_path / "run"
+    rc, _, err = _train(path, out, "--methods", "sgd")
+    assert rc == 0, err
 
 
 def test_small_csv_clips_the_default_batch_with_a_warning(tmp_path):

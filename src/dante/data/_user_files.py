@@ -117,6 +117,48 @@ def _csv_numbers(
     )
 
 
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_labels(
+    rows: list[tuple[int, list[str]]], t: int | None, path: Path, task: str | None
+) -> tuple[list[tuple[int, list[str]]], tuple[np.ndarray, list[str]] | None]:
+    """A target column of text labels ("yes"/"no", "setosa", ...) as classes.
+
+    Only a column in which *no* value is a number counts as text labels: a
+    numeric column with a stray word stays an error naming that value, so a
+    typo never turns a regression target into hundreds of classes. Classes are
+    the distinct labels (stripped) in sorted order; the target fields become
+    ``"0"`` so the numeric parse keeps every column's position. Returns the
+    rows and ``(codes, names)``, or the rows unchanged and ``None``.
+    """
+    if t is None:
+        return rows, None
+    values = [r[t].strip() for _, r in rows]
+    if any(not v or _is_number(v) or ";" in v or "\t" in v for v in values):
+        return rows, None  # numbers, gaps or another delimiter: the numeric parse says which
+    if task == "regression":
+        raise ValueError(
+            f"{path}: the target column holds text (line {rows[0][0]}: {values[0]!r}); "
+            "regression needs numeric targets (or pass task='classification')"
+        )
+    names = sorted(set(values))
+    if len(names) > 1000:
+        raise ValueError(
+            f"{path}: the target column holds {len(names)} distinct text labels, more than "
+            "the 1000 classes this loader accepts; is it an identifier column? choose the "
+            "target with target= (--target)"
+        )
+    index = {c: i for i, c in enumerate(names)}
+    codes = np.array([index[v] for v in values], dtype=np.float64)
+    return [(line, r[:t] + ["0"] + r[t + 1 :]) for line, r in rows], (codes, names)
+
+
 def _likely_cause(value: str, is_target: bool) -> str:
     if not value.strip():
         return "empty field (a missing value); fill in or drop the incomplete rows first"
@@ -124,7 +166,10 @@ def _likely_cause(value: str, is_target: bool) -> str:
         if sep in value:
             return f"looks like {name}-delimited; this loader expects commas"
     if is_target:
-        return "string label; encode labels as integers (sklearn.preprocessing.LabelEncoder)"
+        return (
+            "a word in a numeric target column; fix the value (a column of text labels "
+            "only is read as classes)"
+        )
     return "text in a feature column; encode categories as numbers first"
 
 
@@ -186,11 +231,15 @@ def load_file(
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
     name = path.name
     X_test = y_test = None
+    label_names: list[str] | None = None
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".csv") or suffixes.endswith(".csv.gz"):
         header, rows = _parse_csv(path)
         t = _target_index(target, header, len(rows[0][1]))
+        rows, text_labels = _text_labels(rows, t, path, task)
         X, y = _split_columns(_csv_numbers(rows, header, t, path), t)
+        if text_labels is not None:
+            y, label_names = text_labels
     elif path.suffix.lower() == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
@@ -275,6 +324,10 @@ def load_file(
         ytr = ytr.astype(np.float32)
         yte = None if yte is None else yte.astype(np.float32)
     desc = f"{name}: user file, {split}; features min-max scaled on the training part."
+    if label_names is not None:
+        shown = ", ".join(f"{c!r}={i}" for i, c in enumerate(label_names[:10]))
+        more = f" and {len(label_names) - 10} more" if len(label_names) > 10 else ""
+        desc += f" Text labels as classes in sorted order: {shown}{more}."
     return Dataset(path.stem, Xtr, ytr, Xte, yte, task, n_classes, desc)
 
 
