@@ -42,7 +42,7 @@ __all__ = ["DANTE_RUNS", "p5_am_adam", "p5_lines"]
 #: 98.36%, batch 100 98.38%, lr 0.01 98.03%; none reached 98.4%. A grid of batch
 #: {100, 200} x alternations {20, 25} x lr {0.02, 0.03, 0.05} (seed 0, 2026-11-30)
 #: peaked at 98.21-98.36%: the gap is DANTE's accuracy ceiling on these widths,
-#: not its speed (every run ended within 30 s, under a third of the peer's wall).
+#: not its speed alone (the runs took 19-30 s; a third of the peer's wall is about 21 s).
 DANTE_RUNS: tuple[Mapping[str, Any], ...] = (
     {"name": "dante_bn", "batch_norm": True, "activation": "relu", "lr": 0.3, "t_sngd": 1},
     {
