@@ -138,6 +138,11 @@ def test_a_column_of_text_labels_is_read_as_classes(tmp_path):
     out = tmp_path / "run"
     rc, _, err = _train(path, out, "--methods", "sgd")
     assert rc == 0, err
+    # without a header the first row is data, not a header of numbers and 'no'/'yes'
+    bare = tmp_path / "bare.csv"
+    bare.write_text("".join(f"{a},{b},{w}\n" for (a, b), w in zip(X, names)))
+    ds = data.load_file(bare)
+    assert len(ds.X_train) + len(ds.X_test) == 60 and ds.n_classes == 2
 
 
 def test_small_csv_clips_the_default_batch_with_a_warning(tmp_path):

@@ -62,10 +62,18 @@ def _parse_csv(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]
     if not rows:
         raise ValueError(f"{path}: empty CSV file")
     header = None
-    try:
-        [float(v) for v in rows[0][1]]
-    except ValueError:
-        header, rows = rows[0][1], rows[1:]
+    first = rows[0][1]
+    if not all(_is_number(v) for v in first):
+        # a header, unless every text field of the first row stands above text in the
+        # second: that is a column of text labels in a headerless file
+        second = rows[1][1] if len(rows) > 1 else None
+        if (
+            second is None
+            or len(second) != len(first)
+            or any(";" in a or "\t" in a for a in first)  # another delimiter: reported below
+            or any(not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+        ):
+            header, rows = first, rows[1:]
     if not rows:
         raise ValueError(f"{path}: CSV file has a header but no data rows")
     if header is not None:
