@@ -347,6 +347,10 @@ def test_batch_far_beyond_the_rows_names_the_rows_not_a_memory_estimate() -> Non
     y = np.arange(_N) % 3
     with pytest.raises(ValueError, match=r"batch_size=1000000000 is larger than the training set"):
         dante.fit(dante.MLP([4, 5, 3]), X, y, loss="cross_entropy", batch_size=10**9)
+    with pytest.raises(ValueError, match=r"batch_size=1000000000 is larger than the training set"):
+        dante.fit(
+            dante.MLP([4, 5, 3]), X.tolist(), y.tolist(), loss="cross_entropy", batch_size=10**9
+        )
 
 
 def _ids(cases: list[Callable]) -> list[str]:

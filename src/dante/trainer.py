@@ -370,7 +370,9 @@ def fit(
     )
     from .validation import check_training_memory
 
-    shape = getattr(X, "shape", None)
-    n_rows = int(shape[0]) if shape is not None and len(shape) >= 1 else None
+    try:  # arrays, tensors, lists: the rows a batch can hold (anything else: checked later)
+        n_rows: int | None = len(X)
+    except TypeError:
+        n_rows = None
     check_training_memory(model, trainer.config, n_rows)
     return trainer.fit(X, y, X_test, y_test, task=task, min_classes=2)
