@@ -200,13 +200,7 @@ def block_delta(
     (torch.Tensor, torch.Tensor)
         The loss (0-dim) and ``delta`` of shape ``(m, out_features)``.
     """
-    if len(chain) == 1:  # the output block: no layer above it
-        weight, bias, kind = chain[0]
-        z = F.linear(x, weight, bias)
-        h = _act_forward(kind, z)
-        loss, g = loss_grad(mse, h, target, one)
-        return loss, _act_backward(kind, g, z, h)
-    zs, outs = [], []
+    zs, outs = [], []  # the output block is a chain of one: no layer above it
     h = x
     for weight, bias, kind in chain:
         z = F.linear(h, weight, bias)
